@@ -1,0 +1,1 @@
+"""The composition root: configuration, HTTP API, middleware, CLI and static client."""

@@ -1,0 +1,96 @@
+"""The application factory: everything Parley is, wired together from one Settings."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+from aiohttp import web
+
+from server import api
+from server.config import Settings
+from server.state import CONSULTATIONS, CORE, LOBBY, NOTIFIER, ROOM, SIO
+from server.web_helpers import SETTINGS, csrf, errors, own_origin, security_headers
+from signaling.adapter import SocketAdapter, SocketNotifier, make_server
+from signaling.consultations import Consultations
+from signaling.core import Core, Limits
+from signaling.lobby import Lobby
+from signaling.presence import Presence
+from signaling.room import Room
+from storage.clock import Clock, utcnow
+from storage.db import Database
+
+log = logging.getLogger(__name__)
+
+PAGES = ("/", "/login", "/dashboard", "/c", "/t/{slug}", "/i/{token}", "/room/{consultation_id}")
+
+
+def limits_of(settings: Settings) -> Limits:
+    return Limits(
+        participants_per_consultation=settings.participants_per_consultation,
+        lobby_size=settings.lobby_size,
+        queue_size=settings.queue_size,
+        grace_seconds=settings.grace_seconds,
+        invite_hours=settings.invite_hours,
+        advisor_session_hours=settings.advisor_session_hours,
+    )
+
+
+def create_app(settings: Settings, *, clock: Clock = utcnow) -> web.Application:
+    app = web.Application(middlewares=[errors, csrf], client_max_size=settings.max_body_bytes)
+    app[SETTINGS] = settings
+
+    db = Database(settings.db_url)
+    sio = make_server()
+    notifier = SocketNotifier(sio)
+    core = Core(
+        db=db,
+        notifier=notifier,
+        presence=Presence(),
+        limits=limits_of(settings),
+        clock=clock,
+        notice_version=settings.notice_version,
+        public_url=settings.public_url or "",
+    )
+    lobby = Lobby(core)
+    room = Room(core)
+    app[CORE], app[LOBBY], app[ROOM], app[NOTIFIER], app[SIO] = core, lobby, room, notifier, sio
+    app[CONSULTATIONS] = Consultations(core, lobby)
+
+    def origin_allowed(environ: dict[str, Any]) -> bool:
+        request: web.Request = environ["aiohttp.request"]
+        return environ.get("HTTP_ORIGIN") == own_origin(request)
+
+    SocketAdapter(sio, core, lobby, room, origin_allowed, settings.max_event_bytes)
+    sio.attach(app)
+
+    app.add_routes(api.routes)
+    for page in PAGES:
+        app.router.add_get(page, index)
+    assets = settings.client_dir / "assets"
+    if assets.is_dir():
+        app.router.add_static("/assets", assets)
+    app.on_response_prepare.append(security_headers)
+    app.cleanup_ctx.append(lifecycle)
+    return app
+
+
+async def lifecycle(app: web.Application) -> AsyncIterator[None]:
+    settings, core = app[SETTINGS], app[CORE]
+    if core.db.engine.dialect.name == "sqlite":
+        settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    await core.db.upgrade()
+    yield
+    await app[SIO].shutdown()
+    await app[ROOM].close()
+    await core.db.close()
+
+
+async def index(request: web.Request) -> web.StreamResponse:
+    page = request.app[SETTINGS].client_dir / "index.html"
+    if not page.is_file():
+        return web.Response(
+            status=503, text="The browser client is not built: run ./scripts/serve once.\n"
+        )
+    return web.FileResponse(page, headers={"Cache-Control": "no-cache"})

@@ -1,0 +1,155 @@
+"""`parley`: serve, and the administrator's commands."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import logging
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+from server import admin
+from server.app import create_app
+from server.config import Settings
+from signaling.errors import ParleyError
+from storage.clock import utcnow
+from storage.db import Database
+from storage.models import Role
+
+
+def read_password(from_stdin: bool) -> str:
+    if from_stdin or not sys.stdin.isatty():
+        return sys.stdin.readline().rstrip("\r\n")
+    first = getpass.getpass("Password: ")
+    if first != getpass.getpass("Repeat password: "):
+        raise SystemExit("the passwords differ")
+    return first
+
+
+def settings_of(args: argparse.Namespace) -> Settings:
+    return Settings.load(
+        args.config,
+        host=getattr(args, "host", None),
+        port=getattr(args, "port", None),
+        data_dir=args.data_dir,
+        database_url=args.database_url,
+    )
+
+
+def serve(args: argparse.Namespace) -> None:
+    settings = settings_of(args)
+    logging.basicConfig(
+        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s"
+    )
+    app = create_app(settings)
+    local = settings.host in ("127.0.0.1", "0.0.0.0", "::")  # noqa: S104 (a comparison)
+    shown = "localhost" if local else settings.host
+
+    def announce(site: Any) -> None:
+        print(f"Parley is running at {settings.public_url or f'http://{shown}:{settings.port}'}/")
+        print(f"Data directory: {settings.data_dir.resolve()}  (Ctrl-C stops)", flush=True)
+
+    # access_log=None: the default access log would write raw IP addresses to stdout
+    web.run_app(app, host=settings.host, port=settings.port, access_log=None, print=announce)
+
+
+async def with_db(settings: Settings, work: Callable[[Database], Awaitable[Any]]) -> Any:
+    if settings.database_url is None:
+        settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    async with Database(settings.db_url) as db:
+        await db.upgrade()
+        return await work(db)
+
+
+def run_admin(args: argparse.Namespace, work: Callable[[Database], Awaitable[Any]]) -> None:
+    try:
+        result = asyncio.run(with_db(settings_of(args), work))
+    except ParleyError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        raise SystemExit(2) from None
+    if result:
+        print(result)
+
+
+def team_add(args: argparse.Namespace) -> None:
+    async def work(db: Database) -> str:
+        team = await admin.add_team(db, utcnow, args.slug, args.name)
+        return f"team {team.slug} created; instant link: /t/{team.slug}"
+
+    run_admin(args, work)
+
+
+def account_add(role: Role) -> Callable[[argparse.Namespace], None]:
+    def command(args: argparse.Namespace) -> None:
+        password = read_password(args.password_stdin)
+
+        async def work(db: Database) -> str:
+            account = await admin.add_account(
+                db,
+                utcnow,
+                username=args.username,
+                display_name=args.display_name or args.username,
+                password=password,
+                role=role,
+                team_slug=getattr(args, "team", None),
+            )
+            return f"{role} {account.username} created"
+
+        run_admin(args, work)
+
+    return command
+
+
+def db_upgrade(args: argparse.Namespace) -> None:
+    async def work(db: Database) -> str:
+        return "database is at the newest schema"
+
+    run_admin(args, work)
+
+
+def parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--config", type=Path, help="TOML config file (PARLEY_CONFIG)")
+    common.add_argument("--data-dir", type=Path, help="data directory (PARLEY_DATA_DIR)")
+    common.add_argument("--database-url", help="SQLAlchemy URL (PARLEY_DATABASE_URL)")
+
+    top = argparse.ArgumentParser(prog="parley", description="Parley video consultations")
+    sub = top.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("serve", parents=[common], help="run the server")
+    p.add_argument("--host", help="address to listen on (PARLEY_HOST)")
+    p.add_argument("--port", type=int, help="port to listen on (PARLEY_PORT)")
+    p.set_defaults(func=serve)
+
+    team = sub.add_parser("team", help="teams").add_subparsers(dest="action", required=True)
+    p = team.add_parser("add", parents=[common], help="create a team")
+    p.add_argument("--slug", required=True, help="used in the instant link /t/<slug>")
+    p.add_argument("--name", required=True)
+    p.set_defaults(func=team_add)
+
+    for role, needs_team in ((Role.advisor, True), (Role.ops, False)):
+        group = sub.add_parser(str(role), help=f"{role} accounts")
+        p = group.add_subparsers(dest="action", required=True).add_parser(
+            "add", parents=[common], help=f"create an {role} account"
+        )
+        p.add_argument("--username", required=True)
+        p.add_argument("--display-name")
+        if needs_team:
+            p.add_argument("--team", required=True, help="team slug")
+        p.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
+        p.set_defaults(func=account_add(role))
+
+    db = sub.add_parser("db", help="database").add_subparsers(dest="action", required=True)
+    p = db.add_parser("upgrade", parents=[common], help="apply migrations")
+    p.set_defaults(func=db_upgrade)
+    return top
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parser().parse_args(argv)
+    args.func(args)

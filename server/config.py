@@ -1,0 +1,79 @@
+"""One frozen settings object. Precedence: command line > PARLEY_* environment > config file
+(TOML, `--config` or PARLEY_CONFIG) > defaults."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# Say only what Parley does today; operators replace this with their own notice.
+DEFAULT_NOTICE_DE = (
+    "Für die Videoberatung verarbeiten wir Ihren Vor- und Nachnamen und technische "
+    "Verbindungsdaten. Bild und Ton gehen direkt zwischen Ihnen und Ihrer Beraterin oder Ihrem "
+    "Berater (verschlüsselt, DTLS-SRTP) und werden nicht gespeichert. Kamera und Mikrofon "
+    "werden erst eingeschaltet, wenn Sie es selbst tun."
+)
+DEFAULT_NOTICE_EN = (
+    "For the video consultation we process your first and last name and technical connection "
+    "data. Picture and sound go directly between you and your advisor (encrypted, DTLS-SRTP) "
+    "and are not stored. Camera and microphone are switched on only when you do so yourself."
+)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="PARLEY_", frozen=True, extra="forbid")
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=0, le=65535)
+    data_dir: Path = Path("data")
+    database_url: str | None = None  # default: SQLite in data_dir
+    public_url: str | None = None  # e.g. https://parley.example.com behind a proxy
+    client_dir: Path = Path(__file__).resolve().parent.parent / "client" / "dist"
+    log_level: str = "INFO"
+
+    notice_version: str = "2026-11-01"
+    notice_de: str = DEFAULT_NOTICE_DE
+    notice_en: str = DEFAULT_NOTICE_EN
+
+    participants_per_consultation: int = Field(default=6, ge=2, le=50)
+    lobby_size: int = Field(default=20, ge=1, le=1000)
+    queue_size: int = Field(default=50, ge=1, le=10000)
+    grace_seconds: float = Field(default=60.0, gt=0, le=3600)
+    invite_hours: int = Field(default=168, ge=1, le=720)
+    advisor_session_hours: int = Field(default=12, ge=1, le=168)
+    max_event_bytes: int = Field(default=64 * 1024, ge=1024, le=1024 * 1024)
+    max_body_bytes: int = Field(default=64 * 1024, ge=1024, le=1024 * 1024)
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.netloc or parts.path not in ("", "/"):
+            raise ValueError("must be an origin like https://parley.example.com")
+        return f"{parts.scheme}://{parts.netloc}"
+
+    @property
+    def db_url(self) -> str:
+        return self.database_url or f"sqlite+aiosqlite:///{self.data_dir.resolve()}/parley.db"
+
+    @property
+    def tls(self) -> bool:
+        return bool(self.public_url and self.public_url.startswith("https://"))
+
+    @classmethod
+    def load(cls, config_file: Path | None = None, **overrides: Any) -> Settings:
+        given = {key: value for key, value in overrides.items() if value is not None}
+        from_env = cls(**given)
+        if config_file is None:
+            return from_env
+        with config_file.open("rb") as fh:
+            from_file = tomllib.load(fh)
+        explicit = from_env.model_dump(include=from_env.model_fields_set)
+        return cls(**{**from_file, **explicit})

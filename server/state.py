@@ -1,0 +1,19 @@
+"""Typed keys for what lives on the application."""
+
+from __future__ import annotations
+
+import socketio
+from aiohttp import web
+
+from signaling.adapter import SocketNotifier
+from signaling.consultations import Consultations
+from signaling.core import Core
+from signaling.lobby import Lobby
+from signaling.room import Room
+
+CORE = web.AppKey("core", Core)
+LOBBY = web.AppKey("lobby", Lobby)
+ROOM = web.AppKey("room", Room)
+CONSULTATIONS = web.AppKey("consultations", Consultations)
+NOTIFIER = web.AppKey("notifier", SocketNotifier)
+SIO = web.AppKey("sio", socketio.AsyncServer)

@@ -1,0 +1,153 @@
+"""The HTTP edge: one error envelope, CSRF and Origin checks, security headers, body limits."""
+
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+import secrets
+from typing import Any
+
+from aiohttp import web
+from aiohttp.typedefs import Handler
+
+from server.config import Settings
+from signaling.errors import (
+    INTERNAL_ERROR,
+    CsrfFailed,
+    InvalidPayload,
+    NotFound,
+    OriginRefused,
+    ParleyError,
+    PayloadTooLarge,
+)
+from signaling.identity import CSRF_COOKIE
+
+log = logging.getLogger(__name__)
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+SETTINGS = web.AppKey("settings", Settings)
+CSRF_TOKEN = web.RequestKey("csrf_token", str)
+
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
+    "media-src 'self' blob:; connect-src 'self'; font-src 'self'; object-src 'none'; "
+    "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
+
+
+def envelope(data: Any = None, status: int = 200) -> web.Response:
+    return web.json_response({"ok": True, "data": data if data is not None else {}}, status=status)
+
+
+def error_response(code: str, message: str, status: int) -> web.Response:
+    body = {"ok": False, "error": {"code": code, "message": message}}
+    return web.json_response(body, status=status)
+
+
+def own_origin(request: web.Request) -> str:
+    settings = request.app[SETTINGS]
+    return settings.public_url or f"{request.scheme}://{request.host}"
+
+
+@web.middleware
+async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
+    try:
+        return await handler(request)
+    except ParleyError as exc:
+        return error_response(exc.code, exc.message, exc.status)
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        if exc.status == 404:
+            return error_response(NotFound.code, "no such page or resource", 404)
+        if exc.status == 413:
+            return error_response(PayloadTooLarge.code, "the request body is too large", 413)
+        if exc.status == 405:
+            return error_response("method_not_allowed", "method not allowed", 405)
+        return error_response("http_error", exc.reason, exc.status)
+    except Exception:
+        log.exception("request failed route=%s", route_name(request))
+        return error_response(INTERNAL_ERROR, "something went wrong on the server", 500)
+
+
+@web.middleware
+async def csrf(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Double-submit token on every state-changing call, plus the Origin when sent."""
+    if request.method not in SAFE_METHODS:
+        origin = request.headers.get("Origin")
+        if origin is not None and origin != own_origin(request):
+            raise OriginRefused("cross-origin requests are not accepted")
+        cookie = request.cookies.get(CSRF_COOKIE, "")
+        header = request.headers.get("X-CSRF-Token", "")
+        if not cookie or not hmac.compare_digest(cookie.encode(), header.encode()):
+            raise CsrfFailed("missing or wrong X-CSRF-Token header; reload the page")
+    response = await handler(request)
+    if CSRF_COOKIE not in request.cookies and not response.prepared:
+        set_cookie(request, response, CSRF_COOKIE, csrf_token(request), http_only=False)
+    return response
+
+
+def csrf_token(request: web.Request) -> str:
+    token = request.cookies.get(CSRF_COOKIE)
+    if token is None:
+        token = request.get(CSRF_TOKEN) or secrets.token_urlsafe(32)
+        request[CSRF_TOKEN] = token
+    return token
+
+
+def set_cookie(
+    request: web.Request,
+    response: web.StreamResponse,
+    name: str,
+    value: str,
+    *,
+    http_only: bool = True,
+    max_age: int | None = None,
+) -> None:
+    response.set_cookie(
+        name,
+        value,
+        path="/",
+        httponly=http_only,
+        samesite="Lax",
+        secure=request.app[SETTINGS].tls,
+        max_age=max_age,
+    )
+
+
+async def security_headers(request: web.Request, response: web.StreamResponse) -> None:
+    headers = response.headers
+    headers.setdefault("Content-Security-Policy", CSP)
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("Referrer-Policy", "no-referrer")
+    headers.setdefault(
+        "Permissions-Policy", "camera=(self), microphone=(self), display-capture=(self)"
+    )
+    headers.setdefault("X-Frame-Options", "DENY")
+    headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+    if request.path.startswith("/api/"):
+        headers.setdefault("Cache-Control", "no-store")
+    if request.app[SETTINGS].tls:
+        headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+
+
+async def read_json(request: web.Request) -> object:
+    limit = request.app[SETTINGS].max_body_bytes
+    if request.content_length is not None and request.content_length > limit:
+        raise PayloadTooLarge(f"request bodies are limited to {limit} bytes")
+    raw = await request.content.read(limit + 1)
+    if len(raw) > limit:
+        raise PayloadTooLarge(f"request bodies are limited to {limit} bytes")
+    if not raw:
+        return {}
+    try:
+        return json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise InvalidPayload("the body is not valid JSON") from None
+
+
+def route_name(request: web.Request) -> str:
+    """The route pattern, never the raw path (it may hold a token)."""
+    resource = request.match_info.route.resource
+    return resource.canonical if resource is not None else "-"

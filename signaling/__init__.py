@@ -1,0 +1,1 @@
+"""The real-time consultation core: rules, protocol, presence, services, one Socket.IO adapter."""

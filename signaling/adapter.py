@@ -1,0 +1,235 @@
+"""The Socket.IO adapter: the only module that imports socketio. It authenticates
+connections, parses and dispatches events to the core, turns errors into acknowledgements
+and implements the core's Notifier port."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from http.cookies import CookieError, SimpleCookie
+from typing import Any
+
+import socketio
+
+from signaling import protocol as p
+from signaling.core import Core
+from signaling.errors import (
+    INTERNAL_ERROR,
+    InvalidPayload,
+    NotAuthenticated,
+    NotAuthorised,
+    OriginRefused,
+    ParleyError,
+    PayloadTooLarge,
+    UnknownEvent,
+)
+from signaling.identity import resolve
+from signaling.lobby import Lobby
+from signaling.ports import account_room, participant_room, team_room
+from signaling.presence import Connection
+from signaling.room import Room
+
+log = logging.getLogger(__name__)
+
+Ack = dict[str, Any]
+Handler = Callable[[Connection, Any], Awaitable[dict[str, Any]]]
+OriginCheck = Callable[[dict[str, Any]], bool]
+
+# the transport closes a connection above this; single events are limited more tightly
+TRANSPORT_MAX_BYTES = 1024 * 1024
+
+
+def ok(data: dict[str, Any] | None = None) -> Ack:
+    return {"ok": True, "data": data or {}}
+
+
+def error(code: str, message: str) -> Ack:
+    return {"ok": False, "error": {"code": code, "message": message}}
+
+
+def cookies_of(environ: dict[str, Any]) -> dict[str, str]:
+    jar: SimpleCookie = SimpleCookie()
+    try:
+        jar.load(environ.get("HTTP_COOKIE", ""))
+    except CookieError:
+        return {}
+    return {key: morsel.value for key, morsel in jar.items()}
+
+
+def make_server(client_manager: socketio.AsyncManager | None = None) -> socketio.AsyncServer:
+    return socketio.AsyncServer(
+        async_mode="aiohttp",
+        cors_allowed_origins=[],  # Origin is checked in `connect`, a missing one too
+        transports=["websocket"],
+        max_http_buffer_size=TRANSPORT_MAX_BYTES,
+        client_manager=client_manager,
+    )
+
+
+class SocketNotifier:
+    """Implements `signaling.ports.Notifier` on a python-socketio server."""
+
+    def __init__(self, sio: socketio.AsyncServer) -> None:
+        self.sio = sio
+
+    async def emit(
+        self, event: str, data: dict[str, Any], room: str, skip_sid: str | None = None
+    ) -> None:
+        await self.sio.emit(event, data, room=room, skip_sid=skip_sid)
+
+    async def enter_room(self, sid: str, room: str) -> None:
+        await self.sio.enter_room(sid, room)
+
+    async def leave_room(self, sid: str, room: str) -> None:
+        await self.sio.leave_room(sid, room)
+
+    async def close(self, sids: list[str], reason: str) -> None:
+        for sid in sids:
+            await self.sio.emit("session_closed", {"reason": reason}, to=sid)
+            await self.sio.disconnect(sid)
+
+
+class SocketAdapter:
+    """Authenticates connections and dispatches each event to the core."""
+
+    def __init__(
+        self,
+        sio: socketio.AsyncServer,
+        core: Core,
+        lobby: Lobby,
+        room: Room,
+        origin_allowed: OriginCheck,
+        max_event_bytes: int = 64 * 1024,
+    ) -> None:
+        self.sio = sio
+        self.core = core
+        self.lobby = lobby
+        self.room = room
+        self.origin_allowed = origin_allowed
+        self.max_event_bytes = max_event_bytes
+        sio.on("connect", self._connect)
+        sio.on("disconnect", self._disconnect)
+        sio.on("*", self._unknown)
+        self.events: dict[str, tuple[type[p.Payload], Handler]] = {
+            "dashboard_get": (p.Empty, self.dashboard_get),
+            "lobby_status": (p.Empty, self.lobby_status),
+            "queue_pickup": (p.ConsultationRef, self.queue_pickup),
+            "lobby_admit": (p.ParticipantRef, self.lobby_admit),
+            "lobby_refuse": (p.ParticipantRef, self.lobby_refuse),
+            "room_join": (p.ConsultationRef, self.room_join),
+            "room_leave": (p.ConsultationRef, self.room_leave),
+            "media_update": (p.MediaUpdate, self.media_update),
+            "rtc_signal": (p.RtcSignal, self.rtc_signal),
+            "participant_remove": (p.ParticipantRef, self.participant_remove),
+            "consultation_end": (p.ConsultationRef, self.consultation_end),
+        }
+        for name, (model, handler) in self.events.items():
+            sio.on(name, self._wrap(name, model, handler))
+
+    # -- connection lifecycle -------------------------------------------------------------
+
+    async def _connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
+        try:
+            if not self.origin_allowed(environ):
+                raise OriginRefused("connections are accepted only from Parley's own pages")
+            identity = await resolve(self.core.db, self.core.clock, cookies_of(environ))
+            if identity is None:
+                raise NotAuthenticated("sign in or join a consultation first")
+            if identity.role == "ops":
+                raise NotAuthorised("ops accounts do not take part in consultations")
+        except ParleyError as exc:
+            log.info("connection refused sid=%s code=%s", sid, exc.code)
+            raise socketio.exceptions.ConnectionRefusedError(
+                {"code": exc.code, "message": exc.message}
+            ) from None
+        actor = identity.actor
+        self.core.presence.connect(sid, actor, identity.session_key)
+        if actor.is_advisor:
+            assert actor.account_id is not None
+            await self.sio.enter_room(sid, account_room(actor.account_id))
+            if actor.team_id is not None:
+                await self.sio.enter_room(sid, team_room(actor.team_id))
+        else:
+            assert actor.participant_id is not None
+            await self.sio.enter_room(sid, participant_room(actor.participant_id))
+        log.info("connected sid=%s role=%s", sid, identity.role)
+
+    async def _disconnect(self, sid: str, reason: Any = None) -> None:
+        try:
+            await self.room.disconnected(sid)
+        except Exception:
+            log.exception("disconnect handling failed sid=%s", sid)
+        log.info("disconnected sid=%s", sid)
+
+    async def _unknown(self, event: str, sid: str, data: Any = None) -> Ack:
+        return error(UnknownEvent.code, f"unknown event {event[:64]!r}")
+
+    def _wrap(
+        self, name: str, model: type[p.Payload], handler: Handler
+    ) -> Callable[..., Awaitable[Ack]]:
+        async def handle(sid: str, data: Any = None, *extra: Any) -> Ack:
+            try:
+                conn = self.core.presence.get(sid)
+                if conn is None:
+                    raise NotAuthenticated("not connected")
+                if extra:
+                    raise InvalidPayload("send exactly one payload object")
+                if len(json.dumps(data, separators=(",", ":"))) > self.max_event_bytes:
+                    raise PayloadTooLarge(f"events are limited to {self.max_event_bytes} bytes")
+                return ok(await handler(conn, p.parse(model, data)))
+            except ParleyError as exc:
+                return error(exc.code, exc.message)
+            except Exception:
+                log.exception("event failed event=%s sid=%s", name, sid)
+                return error(INTERNAL_ERROR, "something went wrong on the server")
+
+        return handle
+
+    # -- events ---------------------------------------------------------------------------
+
+    @staticmethod
+    def _advisor(conn: Connection) -> None:
+        if not conn.actor.is_advisor:
+            raise NotAuthorised("only advisors may do this")
+
+    @staticmethod
+    def _customer(conn: Connection) -> None:
+        if conn.actor.is_advisor:
+            raise NotAuthorised("only customers may do this")
+
+    async def dashboard_get(self, conn: Connection, _: p.Empty) -> dict[str, Any]:
+        self._advisor(conn)
+        return await self.lobby.dashboard(conn.actor)
+
+    async def lobby_status(self, conn: Connection, _: p.Empty) -> dict[str, Any]:
+        self._customer(conn)
+        return await self.lobby.status(conn.actor)
+
+    async def queue_pickup(self, conn: Connection, ref: p.ConsultationRef) -> dict[str, Any]:
+        return await self.lobby.pickup(conn.actor, ref.consultation_id)
+
+    async def lobby_admit(self, conn: Connection, ref: p.ParticipantRef) -> dict[str, Any]:
+        return await self.lobby.admit(conn.actor, ref)
+
+    async def lobby_refuse(self, conn: Connection, ref: p.ParticipantRef) -> dict[str, Any]:
+        return await self.lobby.refuse(conn.actor, ref)
+
+    async def room_join(self, conn: Connection, ref: p.ConsultationRef) -> dict[str, Any]:
+        return await self.room.join(conn.actor, conn.sid, ref.consultation_id)
+
+    async def room_leave(self, conn: Connection, ref: p.ConsultationRef) -> dict[str, Any]:
+        return await self.room.leave(conn.sid, ref.consultation_id)
+
+    async def media_update(self, conn: Connection, update: p.MediaUpdate) -> dict[str, Any]:
+        return await self.room.media(conn.sid, update)
+
+    async def rtc_signal(self, conn: Connection, signal: p.RtcSignal) -> dict[str, Any]:
+        return await self.room.relay(conn.sid, signal)
+
+    async def participant_remove(self, conn: Connection, ref: p.ParticipantRef) -> dict[str, Any]:
+        return await self.room.remove(conn.actor, ref)
+
+    async def consultation_end(self, conn: Connection, ref: p.ConsultationRef) -> dict[str, Any]:
+        await self.room.end(conn.actor, ref.consultation_id)
+        return {}

@@ -1,0 +1,87 @@
+"""Errors typed by who is at fault. Only the adapters decide what goes on the wire:
+`code` and `message` (never a traceback) and, for HTTP, `status`."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+
+class ParleyError(Exception):
+    """An expected refusal. `message` is safe to show: no names, no content."""
+
+    code: ClassVar[str] = "internal_error"
+    status: ClassVar[int] = 500
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+# The client sent something that is not the protocol.
+class InvalidPayload(ParleyError):
+    code, status = "invalid_payload", 400
+
+
+class PayloadTooLarge(ParleyError):
+    code, status = "payload_too_large", 413
+
+
+class UnknownEvent(ParleyError):
+    code, status = "unknown_event", 400
+
+
+# Who the client is.
+class NotAuthenticated(ParleyError):
+    code, status = "not_authenticated", 401
+
+
+class InvalidCredentials(ParleyError):
+    code, status = "invalid_credentials", 401
+
+
+class CsrfFailed(ParleyError):
+    code, status = "csrf_failed", 403
+
+
+class OriginRefused(ParleyError):
+    code, status = "origin_refused", 403
+
+
+class NotAuthorised(ParleyError):
+    code, status = "not_authorised", 403
+
+
+# What the client asked for does not fit what exists.
+class NotFound(ParleyError):
+    code, status = "not_found", 404
+
+
+class InviteInvalid(ParleyError):
+    code, status = "invite_invalid", 404
+
+
+class InviteExpired(ParleyError):
+    code, status = "invite_expired", 410
+
+
+class ConsultationEnded(ParleyError):
+    code, status = "consultation_ended", 410
+
+
+class InvalidState(ParleyError):
+    code, status = "invalid_state", 409
+
+
+class LimitExceeded(ParleyError):
+    code, status = "limit_exceeded", 429
+
+
+class NotReady(ParleyError):
+    code, status = "not_ready", 503
+
+
+INTERNAL_ERROR = "internal_error"
+
+ERROR_CODES: frozenset[str] = frozenset(
+    {cls.code for cls in ParleyError.__subclasses__()} | {INTERNAL_ERROR}
+)

@@ -1,0 +1,218 @@
+"""Getting in: a customer joins by name (instant queue or invite lobby); advisors see the
+queue and their lobbies live and pick up, admit or turn away."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from signaling import rules
+from signaling.core import (
+    Core,
+    announce_lobby,
+    announce_queue,
+    consultation_view,
+    lobby_entry,
+    lobby_of,
+    tell_customer,
+)
+from signaling.errors import (
+    InvalidPayload,
+    InvalidState,
+    InviteExpired,
+    InviteInvalid,
+    NotFound,
+)
+from signaling.protocol import JoinBody, ParticipantRef
+from signaling.rules import Actor
+from storage.models import (
+    Consultation,
+    ConsultationKind,
+    ConsultationState,
+    InviteLink,
+    Participant,
+    ParticipantRole,
+    ParticipantStatus,
+)
+from storage.repositories import (
+    ConsultationRepository,
+    InviteRepository,
+    ParticipantRepository,
+    TeamRepository,
+    claim_instant,
+    move_participant,
+)
+from storage.tokens import hash_token, new_token
+
+
+class Lobby:
+    def __init__(self, core: Core) -> None:
+        self.core = core
+
+    async def valid_invite(self, invite_repo: InviteRepository, token: str) -> InviteLink:
+        invite = await invite_repo.by_token_hash(hash_token(token))
+        if invite is None or invite.revoked_at is not None:
+            raise InviteInvalid("this invite link is not valid; ask your advisor for a new one")
+        if invite.expires_at <= self.core.clock():
+            raise InviteExpired("this invite link has expired; ask your advisor for a new one")
+        return invite
+
+    async def join(self, body: JoinBody) -> tuple[Participant, str]:
+        """Create a waiting customer; return them and their session token (the only copy)."""
+        core = self.core
+        if body.notice_version != core.notice_version:
+            raise InvalidPayload("notice_version: the privacy notice has changed, please reload")
+        now = core.clock()
+        token = new_token()
+        async with core.db.session() as s:
+            consultations = ConsultationRepository(s)
+            if body.team is not None:
+                team = await TeamRepository(s).by_slug(body.team)
+                if team is None:
+                    raise NotFound("no such team")
+                queued = await consultations.count_queue(team.id)
+                rules.check_lobby_room(queued, core.limits.queue_size, "queue")
+                consultation = await consultations.add(
+                    Consultation(
+                        team_id=team.id,
+                        kind=ConsultationKind.instant,
+                        state=ConsultationState.waiting,
+                        created_at=now,
+                    )
+                )
+            else:
+                assert body.invite is not None  # the model guarantees one of the two
+                invite = await self.valid_invite(InviteRepository(s), body.invite)
+                found = await consultations.get(invite.consultation_id, for_update=True)
+                if found is None:
+                    raise InviteInvalid("this invite link is not valid")
+                consultation = found
+                rules.check_open(consultation.state)
+                waiting = await ParticipantRepository(s).count(
+                    consultation.id, ParticipantStatus.waiting
+                )
+                rules.check_lobby_room(waiting, core.limits.lobby_size)
+                if consultation.state == ConsultationState.waiting:
+                    consultation.state = ConsultationState.lobby
+            participant = await ParticipantRepository(s).add(
+                Participant(
+                    consultation_id=consultation.id,
+                    role=ParticipantRole.customer,
+                    status=ParticipantStatus.waiting,
+                    first_name=body.first_name,
+                    last_name=body.last_name,
+                    session_token_hash=hash_token(token),
+                    notice_version=body.notice_version,
+                    notice_acknowledged_at=now,
+                    created_at=now,
+                    waiting_since=now,
+                )
+            )
+        await announce_lobby(core, consultation)
+        return participant, token
+
+    async def status(self, actor: Actor) -> dict[str, Any]:
+        assert actor.participant_id is not None
+        async with self.core.db.session() as s:
+            p = await ParticipantRepository(s).get(actor.participant_id)
+            c = await ConsultationRepository(s).get(actor.consultation_id or "")
+        if p is None or c is None:
+            raise NotFound("no such participant")
+        status = "ended" if c.state == ConsultationState.ended else str(p.status)
+        return {"consultation_id": c.id, "participant_id": p.id, "status": status}
+
+    async def pickup(self, actor: Actor, consultation_id: str) -> dict[str, Any]:
+        core = self.core
+        async with core.db.session() as s:
+            c = await ConsultationRepository(s).get(consultation_id)
+            if c is None:
+                raise NotFound("no such consultation")
+            rules.check_team_advisor(actor, c.team_id)
+            rules.check_open(c.state)
+            waiting = await ParticipantRepository(s).of_consultation(
+                c.id, [ParticipantStatus.waiting]
+            )
+            assert actor.account_id is not None
+            if not waiting or not await claim_instant(s, c.id, actor.account_id, core.clock()):
+                raise InvalidState("this customer has already been picked up")
+            customer = waiting[0]
+            await move_participant(
+                s,
+                customer.id,
+                ParticipantStatus.waiting,
+                ParticipantStatus.admitted,
+                admitted_at=core.clock(),
+            )
+        await announce_queue(core, c.team_id)
+        await tell_customer(core, customer, "admitted")
+        return {"consultation_id": c.id}
+
+    async def _waiting_customer(
+        self, s: AsyncSession, actor: Actor, ref: ParticipantRef
+    ) -> tuple[Consultation, Participant]:
+        c = await ConsultationRepository(s).get(ref.consultation_id)
+        if c is None:
+            raise NotFound("no such consultation")
+        if c.advisor_id is None:
+            rules.check_team_advisor(actor, c.team_id)
+        else:
+            rules.check_owner(actor, c.advisor_id)
+        rules.check_open(c.state)
+        p = await ParticipantRepository(s).get(ref.participant_id)
+        if p is None or p.consultation_id != c.id:
+            raise NotFound("no such participant in this consultation")
+        return c, p
+
+    async def admit(self, actor: Actor, ref: ParticipantRef) -> dict[str, Any]:
+        core = self.core
+        async with core.db.session() as s:
+            c, p = await self._waiting_customer(s, actor, ref)
+            rules.check_owner(actor, c.advisor_id)
+            rules.check_participant_transition(p.status, ParticipantStatus.admitted)
+            participants = ParticipantRepository(s)
+            admitted = await participants.count(c.id, ParticipantStatus.admitted)
+            rules.check_capacity(admitted, core.limits.participants_per_consultation)
+            now = core.clock()
+            if not await move_participant(
+                s, p.id, ParticipantStatus.waiting, ParticipantStatus.admitted, admitted_at=now
+            ):
+                raise InvalidState("this customer is no longer waiting")
+            c.state = ConsultationState(rules.next_consultation_state(c.state, "active"))
+            c.started_at = c.started_at or now
+        await announce_lobby(core, c)
+        await tell_customer(core, p, "admitted")
+        return {}
+
+    async def refuse(self, actor: Actor, ref: ParticipantRef) -> dict[str, Any]:
+        core = self.core
+        async with core.db.session() as s:
+            c, p = await self._waiting_customer(s, actor, ref)
+            rules.check_participant_transition(p.status, ParticipantStatus.refused)
+            now = core.clock()
+            if not await move_participant(
+                s, p.id, ParticipantStatus.waiting, ParticipantStatus.refused, left_at=now
+            ):
+                raise InvalidState("this customer is no longer waiting")
+            if c.kind == ConsultationKind.instant and c.advisor_id is None:
+                # a turned-away queue entry has nothing left to become
+                c.state = ConsultationState.ended
+                c.ended_at = now
+        await announce_lobby(core, c)
+        await tell_customer(core, p, "refused")
+        return {}
+
+    async def dashboard(self, actor: Actor) -> dict[str, Any]:
+        assert actor.account_id is not None and actor.team_id is not None
+        async with self.core.db.session() as s:
+            rows = await ConsultationRepository(s).queue(actor.team_id)
+            own = await ConsultationRepository(s).of_advisor(actor.account_id)
+            invites = await InviteRepository(s).of_consultations([c.id for c in own])
+        consultations = []
+        for c in own:
+            view = consultation_view(c, [i for i in invites if i.consultation_id == c.id])
+            live = c.state != ConsultationState.ended
+            view["waiting"] = await lobby_of(self.core, c.id) if live else []
+            consultations.append(view)
+        queue = [{"consultation_id": c.id, **lobby_entry(p)} for c, p in rows]
+        return {"queue": queue, "consultations": consultations}

@@ -1,0 +1,112 @@
+"""Who is connected right now, on this node: sockets, their identity and the rooms they
+have joined. Plain in-memory state, no I/O."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from signaling.rules import Actor
+
+
+@dataclass(slots=True)
+class MediaState:
+    audio: bool = True
+    video: bool = True
+
+
+@dataclass(slots=True)
+class Connection:
+    sid: str
+    actor: Actor
+    session_key: str  # hash of the cookie that authenticated it, for logout
+    joined: dict[str, str] = field(default_factory=dict)  # consultation id -> participant id
+
+
+class Presence:
+    def __init__(self) -> None:
+        self._connections: dict[str, Connection] = {}
+        # participant id -> sids joined to its consultation room as that participant
+        self._joined: dict[str, set[str]] = defaultdict(set)
+        # consultation id -> participant ids joined in its room
+        self._rooms: dict[str, set[str]] = defaultdict(set)
+        self.media: dict[str, MediaState] = {}
+
+    def connect(self, sid: str, actor: Actor, session_key: str) -> Connection:
+        conn = Connection(sid, actor, session_key)
+        self._connections[sid] = conn
+        return conn
+
+    def get(self, sid: str) -> Connection | None:
+        return self._connections.get(sid)
+
+    def disconnect(self, sid: str) -> list[tuple[str, str]]:
+        """Forget a socket; return the (consultation, participant) pairs whose last joined
+        socket it was."""
+        conn = self._connections.get(sid)
+        if conn is None:
+            return []
+        last = [(cid, pid) for cid, pid in list(conn.joined.items()) if self.leave(sid, cid)]
+        del self._connections[sid]
+        return last
+
+    def join(self, sid: str, consultation_id: str, participant_id: str) -> bool:
+        """Join a socket to a room as a participant; True if it is the participant's first
+        socket there."""
+        conn = self._connections[sid]
+        conn.joined[consultation_id] = participant_id
+        first = not self._joined[participant_id]
+        self._joined[participant_id].add(sid)
+        self._rooms[consultation_id].add(participant_id)
+        self.media.setdefault(participant_id, MediaState())
+        return first
+
+    def leave(self, sid: str, consultation_id: str) -> str | None:
+        """Take a socket out of a room; return the participant id if it was its last."""
+        conn = self._connections.get(sid)
+        pid = conn.joined.pop(consultation_id, None) if conn else None
+        if pid is None:
+            return None
+        sids = self._joined[pid]
+        sids.discard(sid)
+        if sids:
+            return None
+        del self._joined[pid]
+        self._rooms[consultation_id].discard(pid)
+        if not self._rooms[consultation_id]:
+            del self._rooms[consultation_id]
+        return pid
+
+    def evict(self, consultation_id: str, participant_id: str) -> set[str]:
+        """Take a participant out of a room whatever sockets they have; return those sids."""
+        sids = self._joined.pop(participant_id, set())
+        for sid in sids:
+            conn = self._connections.get(sid)
+            if conn:
+                conn.joined.pop(consultation_id, None)
+        room = self._rooms.get(consultation_id)
+        if room is not None:
+            room.discard(participant_id)
+            if not room:
+                del self._rooms[consultation_id]
+        self.media.pop(participant_id, None)
+        return sids
+
+    def sids_of(self, participant_id: str) -> frozenset[str]:
+        return frozenset(self._joined.get(participant_id, ()))
+
+    def participant_in(self, sid: str, consultation_id: str) -> str | None:
+        conn = self._connections.get(sid)
+        return conn.joined.get(consultation_id) if conn else None
+
+    def in_room(self, consultation_id: str, participant_id: str) -> bool:
+        return participant_id in self._rooms.get(consultation_id, ())
+
+    def room(self, consultation_id: str) -> frozenset[str]:
+        return frozenset(self._rooms.get(consultation_id, ()))
+
+    def sids_of_session(self, session_key: str) -> list[str]:
+        return [c.sid for c in self._connections.values() if c.session_key == session_key]
+
+    def __len__(self) -> int:
+        return len(self._connections)

@@ -1,0 +1,270 @@
+"""Inside a consultation: joining the room, media state, the WebRTC relay, moderation,
+ending, and the grace period after a dropped connection."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from signaling import rules
+from signaling.core import Core, announce_lobby, participant_view, tell_customer
+from signaling.errors import InvalidState, NotAuthorised, NotFound
+from signaling.ports import account_room, consultation_room
+from signaling.protocol import MediaUpdate, ParticipantRef, RtcSignal
+from signaling.rules import Actor
+from storage.models import (
+    Account,
+    Consultation,
+    ConsultationState,
+    Participant,
+    ParticipantRole,
+    ParticipantStatus,
+)
+from storage.repositories import (
+    AccountRepository,
+    ConsultationRepository,
+    ParticipantRepository,
+    move_participant,
+)
+
+log = logging.getLogger(__name__)
+
+OPEN_STATUSES = [ParticipantStatus.waiting, ParticipantStatus.admitted]
+
+
+class Room:
+    def __init__(self, core: Core) -> None:
+        self.core = core
+        self._grace: dict[str, asyncio.Task[None]] = {}
+
+    async def close(self) -> None:
+        for task in self._grace.values():
+            task.cancel()
+        await asyncio.gather(*self._grace.values(), return_exceptions=True)
+        self._grace.clear()
+
+    def _cancel_grace(self, participant_id: str) -> bool:
+        task = self._grace.pop(participant_id, None)
+        if task is None:
+            return False
+        task.cancel()
+        return True
+
+    async def join(self, actor: Actor, sid: str, consultation_id: str) -> dict[str, Any]:
+        core = self.core
+        async with core.db.session() as s:
+            c = await ConsultationRepository(s).get(consultation_id)
+            if c is None:
+                raise NotFound("no such consultation")
+            rules.check_open(c.state)
+            participants = ParticipantRepository(s)
+            if actor.is_advisor:
+                rules.check_owner(actor, c.advisor_id)
+                me = await self._advisor_participant(participants, c, actor)
+            else:
+                rules.check_own_consultation(actor, c.id)
+                found = await participants.get(actor.participant_id or "")
+                if found is None or found.status != ParticipantStatus.admitted:
+                    raise NotAuthorised("you have not been admitted to this consultation")
+                me = found
+            admitted = await participants.of_consultation(c.id, [ParticipantStatus.admitted])
+        resumed = self._cancel_grace(me.id)
+        first = core.presence.join(sid, c.id, me.id)
+        await core.notifier.enter_room(sid, consultation_room(c.id))
+        if first:
+            event = "participant_updated" if resumed else "participant_joined"
+            data = {"consultation_id": c.id, "participant": participant_view(me, core.presence)}
+            await core.notifier.emit(event, data, consultation_room(c.id), skip_sid=sid)
+        return {
+            "self": participant_view(me, core.presence),
+            "participants": [participant_view(p, core.presence) for p in admitted if p.id != me.id],
+            "consultation": {"id": c.id, "state": str(c.state), "title": c.title},
+        }
+
+    async def _advisor_participant(
+        self, participants: ParticipantRepository, c: Consultation, actor: Actor
+    ) -> Participant:
+        assert actor.account_id is not None
+        me = await participants.advisor_in(c.id, actor.account_id)
+        if me is not None and me.status == ParticipantStatus.admitted:
+            return me
+        admitted = await participants.count(c.id, ParticipantStatus.admitted)
+        rules.check_capacity(admitted, self.core.limits.participants_per_consultation)
+        now = self.core.clock()
+        if me is not None:
+            rules.check_participant_transition(me.status, ParticipantStatus.admitted)
+            me.status, me.admitted_at, me.left_at = ParticipantStatus.admitted, now, None
+            return me
+        account: Account | None = await AccountRepository(participants.session).get(
+            actor.account_id
+        )
+        assert account is not None
+        return await participants.add(
+            Participant(
+                consultation_id=c.id,
+                role=ParticipantRole.advisor,
+                status=ParticipantStatus.admitted,
+                account_id=account.id,
+                first_name=account.display_name,
+                last_name="",
+                created_at=now,
+                admitted_at=now,
+            )
+        )
+
+    def _joined(self, sid: str, consultation_id: str) -> str:
+        pid = self.core.presence.participant_in(sid, consultation_id)
+        if pid is None:
+            raise NotAuthorised("you are not in this consultation's room")
+        return pid
+
+    async def leave(self, sid: str, consultation_id: str) -> dict[str, Any]:
+        pid = self._joined(sid, consultation_id)
+        async with self.core.db.session() as s:
+            await move_participant(
+                s,
+                pid,
+                ParticipantStatus.admitted,
+                ParticipantStatus.left,
+                left_at=self.core.clock(),
+            )
+        await self._evict(consultation_id, pid, "left")
+        return {}
+
+    async def media(self, sid: str, update: MediaUpdate) -> dict[str, Any]:
+        pid = self._joined(sid, update.consultation_id)
+        state = self.core.presence.media[pid]
+        state.audio, state.video = update.audio, update.video
+        async with self.core.db.session() as s:
+            me = await ParticipantRepository(s).get(pid)
+        assert me is not None
+        data = {
+            "consultation_id": update.consultation_id,
+            "participant": participant_view(me, self.core.presence),
+        }
+        await self.core.notifier.emit(
+            "participant_updated", data, consultation_room(update.consultation_id), skip_sid=sid
+        )
+        return {}
+
+    async def relay(self, sid: str, signal: RtcSignal) -> dict[str, Any]:
+        """Relay one WebRTC message to one participant of the same room. Presence alone
+        decides (no database round trip per message)."""
+        presence = self.core.presence
+        sender = self._joined(sid, signal.consultation_id)
+        if signal.to == sender or not presence.in_room(signal.consultation_id, signal.to):
+            raise NotAuthorised("the recipient is not in this consultation's room")
+        data = signal.wire(sender)
+        for target in presence.sids_of(signal.to):
+            await self.core.notifier.emit("rtc_signal", data, target)
+        return {}
+
+    async def remove(self, actor: Actor, ref: ParticipantRef) -> dict[str, Any]:
+        async with self.core.db.session() as s:
+            c = await ConsultationRepository(s).get(ref.consultation_id)
+            if c is None:
+                raise NotFound("no such consultation")
+            rules.check_owner(actor, c.advisor_id)
+            rules.check_open(c.state)
+            p = await ParticipantRepository(s).get(ref.participant_id)
+            if p is None or p.consultation_id != c.id:
+                raise NotFound("no such participant in this consultation")
+            if p.role == ParticipantRole.advisor:
+                raise InvalidState("the advisor cannot be removed; end the consultation instead")
+            rules.check_participant_transition(p.status, ParticipantStatus.removed)
+            if not await move_participant(
+                s,
+                p.id,
+                ParticipantStatus.admitted,
+                ParticipantStatus.removed,
+                left_at=self.core.clock(),
+            ):
+                raise InvalidState("this participant is no longer in the consultation")
+        await self._evict(c.id, p.id, "removed")
+        await tell_customer(self.core, p, "removed")
+        return {}
+
+    async def end(self, actor: Actor, consultation_id: str) -> Consultation:
+        core = self.core
+        async with core.db.session() as s:
+            c = await ConsultationRepository(s).get(consultation_id, for_update=True)
+            if c is None:
+                raise NotFound("no such consultation")
+            rules.check_owner(actor, c.advisor_id)
+            c.state = ConsultationState(rules.next_consultation_state(c.state, "ended"))
+            c.ended_at = core.clock()
+            still_in = await ParticipantRepository(s).of_consultation(c.id, OPEN_STATUSES)
+            for p in still_in:
+                p.status, p.left_at = ParticipantStatus.left, c.ended_at
+        data = {"consultation_id": c.id}
+        await core.notifier.emit("consultation_ended", data, consultation_room(c.id))
+        if c.advisor_id is not None:
+            await core.notifier.emit("consultation_ended", data, account_room(c.advisor_id))
+        for p in still_in:
+            self._cancel_grace(p.id)
+            for sid in core.presence.evict(c.id, p.id):
+                await core.notifier.leave_room(sid, consultation_room(c.id))
+            if p.role == ParticipantRole.customer:
+                await tell_customer(core, p, "ended")
+        await announce_lobby(core, c)
+        return c
+
+    async def _evict(self, consultation_id: str, participant_id: str, reason: str) -> None:
+        self._cancel_grace(participant_id)
+        for sid in self.core.presence.evict(consultation_id, participant_id):
+            await self.core.notifier.leave_room(sid, consultation_room(consultation_id))
+        data = {"consultation_id": consultation_id, "participant_id": participant_id}
+        await self.core.notifier.emit(
+            "participant_left", {**data, "reason": reason}, consultation_room(consultation_id)
+        )
+
+    async def disconnected(self, sid: str) -> None:
+        """A socket went away: for each room it was someone's last socket in, tell the room
+        and start the grace period."""
+        for consultation_id, pid in self.core.presence.disconnect(sid):
+            async with self.core.db.session() as s:
+                me = await ParticipantRepository(s).get(pid)
+            if me is None:
+                continue
+            data = {
+                "consultation_id": consultation_id,
+                "participant": participant_view(me, self.core.presence),
+            }
+            await self.core.notifier.emit(
+                "participant_updated", data, consultation_room(consultation_id)
+            )
+            self._cancel_grace(pid)
+            self._grace[pid] = asyncio.create_task(self._expire(consultation_id, pid))
+
+    async def _expire(self, consultation_id: str, participant_id: str) -> None:
+        await asyncio.sleep(self.core.limits.grace_seconds)
+        self._grace.pop(participant_id, None)
+        core = self.core
+        if core.presence.in_room(consultation_id, participant_id):
+            return
+        try:
+            async with core.db.session() as s:
+                p = await ParticipantRepository(s).get(participant_id)
+                c = await ConsultationRepository(s).get(consultation_id)
+                if p is None or c is None or p.status != ParticipantStatus.admitted:
+                    return
+                if p.role == ParticipantRole.customer:
+                    # back to the lobby; only the advisor can let them in again
+                    p.status, p.waiting_since = ParticipantStatus.waiting, core.clock()
+                else:
+                    p.status, p.left_at = ParticipantStatus.left, core.clock()
+        except Exception:
+            log.exception("grace expiry failed consultation=%s", consultation_id)
+            return
+        core.presence.media.pop(participant_id, None)
+        data = {"consultation_id": consultation_id, "participant_id": participant_id}
+        await core.notifier.emit(
+            "participant_left", {**data, "reason": "timeout"}, consultation_room(consultation_id)
+        )
+        if p.role == ParticipantRole.customer:
+            await tell_customer(core, p, "waiting")
+            await announce_lobby(core, c)
+        log.info(
+            "grace period over consultation=%s participant=%s", consultation_id, participant_id
+        )

@@ -1,0 +1,183 @@
+"""initial schema
+
+Revision ID: 0001
+Revises:
+Create Date: 2026-11-21
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0001"
+down_revision: str | None = None
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "teams",
+        sa.Column("id", sa.String(length=32), nullable=False),
+        sa.Column("slug", sa.String(length=64), nullable=False),
+        sa.Column("name", sa.String(length=100), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("slug"),
+    )
+    op.create_table(
+        "accounts",
+        sa.Column("id", sa.String(length=32), nullable=False),
+        sa.Column("username", sa.String(length=64), nullable=False),
+        sa.Column("display_name", sa.String(length=100), nullable=False),
+        sa.Column(
+            "role",
+            sa.Enum("advisor", "ops", name="role", native_enum=False, length=16),
+            nullable=False,
+        ),
+        sa.Column("team_id", sa.String(length=32), nullable=True),
+        sa.Column("password_hash", sa.String(length=255), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("disabled", sa.Boolean(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["team_id"],
+            ["teams.id"],
+        ),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("username"),
+    )
+    op.create_table(
+        "auth_sessions",
+        sa.Column("token_hash", sa.String(length=64), nullable=False),
+        sa.Column("account_id", sa.String(length=32), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(["account_id"], ["accounts.id"], ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("token_hash"),
+    )
+    op.create_table(
+        "consultations",
+        sa.Column("id", sa.String(length=32), nullable=False),
+        sa.Column("team_id", sa.String(length=32), nullable=False),
+        sa.Column("advisor_id", sa.String(length=32), nullable=True),
+        sa.Column(
+            "kind",
+            sa.Enum("instant", "invite", name="consultationkind", native_enum=False, length=16),
+            nullable=False,
+        ),
+        sa.Column(
+            "state",
+            sa.Enum(
+                "waiting",
+                "lobby",
+                "active",
+                "ended",
+                name="consultationstate",
+                native_enum=False,
+                length=16,
+            ),
+            nullable=False,
+        ),
+        sa.Column("title", sa.String(length=100), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("started_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("ended_at", sa.DateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["advisor_id"],
+            ["accounts.id"],
+        ),
+        sa.ForeignKeyConstraint(
+            ["team_id"],
+            ["teams.id"],
+        ),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    with op.batch_alter_table("consultations", schema=None) as batch_op:
+        batch_op.create_index("ix_consultations_team_state", ["team_id", "state"], unique=False)
+
+    op.create_table(
+        "invite_links",
+        sa.Column("id", sa.String(length=32), nullable=False),
+        sa.Column("consultation_id", sa.String(length=32), nullable=False),
+        sa.Column("token_hash", sa.String(length=64), nullable=False),
+        sa.Column("created_by", sa.String(length=32), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("revoked_at", sa.DateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(["consultation_id"], ["consultations.id"], ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(
+            ["created_by"],
+            ["accounts.id"],
+        ),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("token_hash"),
+    )
+    with op.batch_alter_table("invite_links", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_invite_links_consultation_id"), ["consultation_id"], unique=False
+        )
+
+    op.create_table(
+        "participants",
+        sa.Column("id", sa.String(length=32), nullable=False),
+        sa.Column("consultation_id", sa.String(length=32), nullable=False),
+        sa.Column(
+            "role",
+            sa.Enum("advisor", "customer", name="participantrole", native_enum=False, length=16),
+            nullable=False,
+        ),
+        sa.Column(
+            "status",
+            sa.Enum(
+                "waiting",
+                "admitted",
+                "refused",
+                "removed",
+                "left",
+                name="participantstatus",
+                native_enum=False,
+                length=16,
+            ),
+            nullable=False,
+        ),
+        sa.Column("account_id", sa.String(length=32), nullable=True),
+        sa.Column("first_name", sa.String(length=200), nullable=False),
+        sa.Column("last_name", sa.String(length=200), nullable=False),
+        sa.Column("session_token_hash", sa.String(length=64), nullable=True),
+        sa.Column("notice_version", sa.String(length=32), nullable=True),
+        sa.Column("notice_acknowledged_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("waiting_since", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("admitted_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("left_at", sa.DateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["account_id"],
+            ["accounts.id"],
+        ),
+        sa.ForeignKeyConstraint(["consultation_id"], ["consultations.id"], ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("session_token_hash"),
+    )
+    with op.batch_alter_table("participants", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_participants_consultation", ["consultation_id", "status"], unique=False
+        )
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("participants", schema=None) as batch_op:
+        batch_op.drop_index("ix_participants_consultation")
+
+    op.drop_table("participants")
+    with op.batch_alter_table("invite_links", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_invite_links_consultation_id"))
+
+    op.drop_table("invite_links")
+    with op.batch_alter_table("consultations", schema=None) as batch_op:
+        batch_op.drop_index("ix_consultations_team_state")
+
+    op.drop_table("consultations")
+    op.drop_table("auth_sessions")
+    op.drop_table("accounts")
+    op.drop_table("teams")

@@ -1,0 +1,160 @@
+"""SQLAlchemy models. No relationships yet; add them `lazy="raise"` so async lazy loads fail."""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from datetime import UTC, datetime
+
+from sqlalchemy import DateTime, Enum, ForeignKey, Index, String, TypeDecorator
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC datetimes on every backend (SQLite stores them naive)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def new_id() -> str:
+    return uuid.uuid4().hex
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Role(enum.StrEnum):
+    advisor = "advisor"
+    ops = "ops"
+
+
+class ConsultationKind(enum.StrEnum):
+    instant = "instant"
+    invite = "invite"
+
+
+class ConsultationState(enum.StrEnum):
+    waiting = "waiting"
+    lobby = "lobby"
+    active = "active"
+    ended = "ended"
+
+
+class ParticipantRole(enum.StrEnum):
+    advisor = "advisor"
+    customer = "customer"
+
+
+class ParticipantStatus(enum.StrEnum):
+    waiting = "waiting"
+    admitted = "admitted"
+    refused = "refused"
+    removed = "removed"
+    left = "left"
+
+
+def _enum(cls: type[enum.Enum]) -> Enum:
+    return Enum(cls, native_enum=False, length=16, validate_strings=True)
+
+
+class Team(Base):
+    __tablename__ = "teams"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    slug: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Account(Base):
+    __tablename__ = "accounts"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(String(100))
+    role: Mapped[Role] = mapped_column(_enum(Role))
+    team_id: Mapped[str | None] = mapped_column(ForeignKey("teams.id"), default=None)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    disabled: Mapped[bool] = mapped_column(default=False)
+
+
+class AuthSession(Base):
+    """An advisor or ops login. Only the SHA-256 of the cookie token is stored."""
+
+    __tablename__ = "auth_sessions"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Consultation(Base):
+    __tablename__ = "consultations"
+    __table_args__ = (Index("ix_consultations_team_state", "team_id", "state"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    team_id: Mapped[str] = mapped_column(ForeignKey("teams.id"))
+    advisor_id: Mapped[str | None] = mapped_column(ForeignKey("accounts.id"), default=None)
+    kind: Mapped[ConsultationKind] = mapped_column(_enum(ConsultationKind))
+    state: Mapped[ConsultationState] = mapped_column(_enum(ConsultationState))
+    title: Mapped[str] = mapped_column(String(100), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+
+
+class Participant(Base):
+    __tablename__ = "participants"
+    __table_args__ = (Index("ix_participants_consultation", "consultation_id", "status"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    consultation_id: Mapped[str] = mapped_column(ForeignKey("consultations.id", ondelete="CASCADE"))
+    role: Mapped[ParticipantRole] = mapped_column(_enum(ParticipantRole))
+    status: Mapped[ParticipantStatus] = mapped_column(_enum(ParticipantStatus))
+    account_id: Mapped[str | None] = mapped_column(ForeignKey("accounts.id"), default=None)
+    first_name: Mapped[str] = mapped_column(String(200))
+    last_name: Mapped[str] = mapped_column(String(200))
+    session_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True, default=None)
+    notice_version: Mapped[str | None] = mapped_column(String(32), default=None)
+    notice_acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    waiting_since: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    admitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    left_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+
+    @property
+    def name(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip()
+
+
+class InviteLink(Base):
+    """An invite into one consultation. Only the SHA-256 of the token is stored."""
+
+    __tablename__ = "invite_links"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    consultation_id: Mapped[str] = mapped_column(
+        ForeignKey("consultations.id", ondelete="CASCADE"), index=True
+    )
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_by: Mapped[str] = mapped_column(ForeignKey("accounts.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)

@@ -1,0 +1,98 @@
+"""Real clients for tests: an HTTP client that behaves like a browser (cookies, CSRF header,
+Origin) and a Socket.IO client that records what it receives."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import defaultdict
+from typing import Any
+
+import aiohttp
+import socketio
+
+WAIT = 10.0  # every wait in the tests is bounded
+
+
+class Http:
+    def __init__(self, base: str) -> None:
+        self.base = base
+        self.session = aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
+
+    async def close(self) -> None:
+        await self.session.close()
+
+    def cookie(self, name: str) -> str | None:
+        for cookie in self.session.cookie_jar:
+            if cookie.key == name:
+                return cookie.value
+        return None
+
+    def cookie_header(self) -> str:
+        return "; ".join(f"{c.key}={c.value}" for c in self.session.cookie_jar)
+
+    async def request(
+        self, method: str, path: str, json: Any = None, *, data: Any = None, csrf: bool = True,
+        headers: dict[str, str] | None = None,
+    ) -> tuple[int, dict[str, Any]]:
+        hdrs = {"Origin": self.base, **(headers or {})}
+        if csrf and method != "GET":
+            if self.cookie("parley_csrf") is None:
+                await self.request("GET", "/api/session")
+            hdrs.setdefault("X-CSRF-Token", self.cookie("parley_csrf") or "")
+        async with self.session.request(
+            method, self.base + path, json=json, data=data, headers=hdrs
+        ) as resp:
+            return resp.status, await resp.json(content_type=None)
+
+    async def get(self, path: str) -> tuple[int, dict[str, Any]]:
+        return await self.request("GET", path)
+
+    async def post(self, path: str, json: Any = None, **kw: Any) -> tuple[int, dict[str, Any]]:
+        return await self.request("POST", path, json, **kw)
+
+
+class Socket:
+    """A python-socketio client that keeps every event it receives in per-event queues."""
+
+    def __init__(self) -> None:
+        self.sio = socketio.AsyncClient(reconnection=False)
+        self.events: dict[str, asyncio.Queue[Any]] = defaultdict(asyncio.Queue)
+        self.log: list[tuple[str, Any]] = []
+
+        @self.sio.on("*")
+        async def any_event(event: str, data: Any = None) -> None:
+            self.log.append((event, data))
+            self.events[event].put_nowait(data)
+
+    async def connect(self, base: str, cookie: str, origin: str | None = None) -> None:
+        headers = {"Cookie": cookie}
+        if origin is not None:
+            headers["Origin"] = origin
+        await self.sio.connect(
+            base, headers=headers, transports=["websocket"], wait_timeout=WAIT
+        )
+
+    async def call(self, event: str, data: Any = None) -> dict[str, Any]:
+        return await self.sio.call(event, data if data is not None else {}, timeout=WAIT)
+
+    async def ok(self, event: str, data: Any = None) -> dict[str, Any]:
+        ack = await self.call(event, data)
+        assert ack["ok"], ack
+        return ack["data"]
+
+    async def next(self, event: str, timeout: float = WAIT) -> Any:
+        return await asyncio.wait_for(self.events[event].get(), timeout)
+
+    async def until(self, event: str, predicate: Any, timeout: float = WAIT) -> Any:
+        """The next `event` whose payload satisfies `predicate`."""
+        async with asyncio.timeout(timeout):
+            while True:
+                data = await self.events[event].get()
+                if predicate(data):
+                    return data
+
+    def received(self, event: str) -> list[Any]:
+        return [data for name, data in self.log if name == event]
+
+    async def close(self) -> None:
+        await self.sio.disconnect()

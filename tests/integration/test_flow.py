@@ -1,0 +1,109 @@
+"""The whole consultation over real HTTP and Socket.IO, on SQLite and on PostgreSQL."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.flows import admitted_pair, invite_consultation, join_customer, login_advisor
+
+pytestmark = pytest.mark.parametrize(
+    "backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True
+)
+
+
+async def test_instant_queue_pickup_room_and_moderation(server, seed_advisor):
+    seed = await seed_advisor()
+    advisor = await login_advisor(server, seed)
+    assert (await advisor.sock.ok("dashboard_get"))["queue"] == []
+
+    customer = await join_customer(server, team=seed["team_slug"], first="Jörg", last="O'Brien")
+    queue = await advisor.sock.until("queue_updated", lambda d: d["queue"])
+    assert [(e["name"], e["participant_id"]) for e in queue["queue"]] == [
+        ("Jörg O'Brien", customer.participant_id)
+    ]
+    assert (await customer.sock.ok("lobby_status"))["status"] == "waiting"
+    session = (await customer.http.get("/api/session"))[1]["data"]
+    assert session["guest"]["status"] == "waiting"
+
+    cid = customer.consultation_id
+    await advisor.sock.ok("queue_pickup", {"consultation_id": cid})
+    await customer.sock.until("lobby_state", lambda d: d["status"] == "admitted")
+    await advisor.sock.until("queue_updated", lambda d: d["queue"] == [])
+    second = await advisor.sock.call("queue_pickup", {"consultation_id": cid})
+    assert second["error"]["code"] == "invalid_state"
+
+    mine = await advisor.sock.ok("room_join", {"consultation_id": cid})
+    assert mine["self"]["role"] == "advisor" and mine["participants"][0]["connected"] is False
+    theirs = await customer.sock.ok("room_join", {"consultation_id": cid})
+    assert [p["role"] for p in theirs["participants"]] == ["advisor"]
+    joined = await advisor.sock.next("participant_joined")
+    assert joined["participant"]["id"] == customer.participant_id
+
+    await customer.sock.ok("media_update", {"consultation_id": cid, "audio": False, "video": True})
+    updated = await advisor.sock.next("participant_updated")
+    assert updated["participant"]["audio"] is False
+
+    ref = {"consultation_id": cid, "participant_id": customer.participant_id}
+    await advisor.sock.ok("participant_remove", ref)
+    await customer.sock.until("lobby_state", lambda d: d["status"] == "removed")
+    left = await advisor.sock.next("participant_left")
+    assert left == {"consultation_id": cid, "participant_id": customer.participant_id, "reason": "removed"}
+    again = await customer.sock.call("room_join", {"consultation_id": cid})
+    assert again["error"]["code"] == "not_authorised"
+
+
+async def test_invite_lobby_admit_refuse_and_end_is_final(server, seed_advisor):
+    advisor = await login_advisor(server, await seed_advisor())
+    cid, token = await invite_consultation(advisor)
+    status, facts = await server.http().get(f"/api/join/invite/{token}")
+    assert status == 200 and facts["data"]["consultation"]["state"] == "waiting"
+
+    first = await join_customer(server, invite=token, first="Ada", last="Lovelace")
+    lobby = await advisor.sock.until("lobby_updated", lambda d: len(d["waiting"]) == 1)
+    assert lobby["consultation_id"] == cid and lobby["waiting"][0]["name"] == "Ada Lovelace"
+    second = await join_customer(server, invite=token, first="Grace", last="Hopper")
+    await advisor.sock.until("lobby_updated", lambda d: len(d["waiting"]) == 2)
+
+    ref = {"consultation_id": cid, "participant_id": second.participant_id}
+    await advisor.sock.ok("lobby_refuse", ref)
+    await second.sock.until("lobby_state", lambda d: d["status"] == "refused")
+    assert (await advisor.sock.call("lobby_admit", ref))["error"]["code"] == "invalid_state"
+
+    await advisor.sock.ok("lobby_admit", {"consultation_id": cid, "participant_id": first.participant_id})
+    await first.sock.until("lobby_state", lambda d: d["status"] == "admitted")
+    dashboard = await advisor.sock.ok("dashboard_get")
+    assert [c["state"] for c in dashboard["consultations"] if c["id"] == cid] == ["active"]
+
+    await advisor.sock.ok("room_join", {"consultation_id": cid})
+    await first.sock.ok("room_join", {"consultation_id": cid})
+    late = await join_customer(server, invite=token, first="Late", last="Comer")
+    status, ended = await advisor.http.post(f"/api/consultations/{cid}/end")
+    assert status == 200 and ended["data"]["consultation"]["state"] == "ended"
+    await first.sock.next("consultation_ended")
+    await late.sock.until("lobby_state", lambda d: d["status"] == "ended")
+
+    status, body = await server.http().get(f"/api/join/invite/{token}")
+    assert (status, body["error"]["code"]) == (410, "consultation_ended")
+    status, body = await server.http().post(
+        "/api/join",
+        {"invite": token, "first_name": "Too", "last_name": "Late", "notice_version": server.settings.notice_version},
+    )
+    assert (status, body["error"]["code"]) == (410, "consultation_ended")
+    rejoin = await first.sock.call("room_join", {"consultation_id": cid})
+    assert rejoin["error"]["code"] == "consultation_ended"
+
+
+async def test_reload_within_grace_keeps_the_place(server, seed_advisor):
+    advisor, customer, cid = await admitted_pair(server, seed_advisor)
+    await advisor.sock.next("participant_joined")
+    await customer.sock.close()
+    gone = await advisor.sock.next("participant_updated")
+    assert gone["participant"]["connected"] is False
+
+    again = await server.socket(customer.http)  # same cookie: a reloaded page
+    assert (await again.ok("lobby_status"))["status"] == "admitted"
+    room = await again.ok("room_join", {"consultation_id": cid})
+    assert room["self"]["id"] == customer.participant_id
+    back = await advisor.sock.next("participant_updated")
+    assert back["participant"]["connected"] is True
+    assert advisor.sock.received("participant_left") == []
