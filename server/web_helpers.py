@@ -16,6 +16,7 @@ from signaling.errors import (
     INTERNAL_ERROR,
     CsrfFailed,
     InvalidPayload,
+    MethodNotAllowed,
     NotFound,
     OriginRefused,
     ParleyError,
@@ -64,8 +65,8 @@ async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
         if exc.status == 413:
             return error_response(PayloadTooLarge.code, "the request body is too large", 413)
         if exc.status == 405:
-            return error_response("method_not_allowed", "method not allowed", 405)
-        return error_response("http_error", exc.reason, exc.status)
+            return error_response(MethodNotAllowed.code, "method not allowed here", 405)
+        return error_response(InvalidPayload.code, exc.reason, exc.status)
     except Exception:
         log.exception("request failed route=%s", route_name(request))
         return error_response(INTERNAL_ERROR, "something went wrong on the server", 500)

@@ -8,7 +8,7 @@ import json
 import logging
 from collections.abc import Awaitable, Callable
 from http.cookies import CookieError, SimpleCookie
-from typing import Any
+from typing import Any, ClassVar
 
 import socketio
 
@@ -91,7 +91,22 @@ class SocketNotifier:
 
 
 class SocketAdapter:
-    """Authenticates connections and dispatches each event to the core."""
+    """Authenticates connections and dispatches each event to the handler method of the
+    same name, with its payload parsed into the model listed here."""
+
+    EVENTS: ClassVar[dict[str, type[p.Payload]]] = {
+        "dashboard_get": p.Empty,
+        "lobby_status": p.Empty,
+        "queue_pickup": p.ConsultationRef,
+        "lobby_admit": p.ParticipantRef,
+        "lobby_refuse": p.ParticipantRef,
+        "room_join": p.ConsultationRef,
+        "room_leave": p.ConsultationRef,
+        "media_update": p.MediaUpdate,
+        "rtc_signal": p.RtcSignal,
+        "participant_remove": p.ParticipantRef,
+        "consultation_end": p.ConsultationRef,
+    }
 
     def __init__(
         self,
@@ -111,21 +126,8 @@ class SocketAdapter:
         sio.on("connect", self._connect)
         sio.on("disconnect", self._disconnect)
         sio.on("*", self._unknown)
-        self.events: dict[str, tuple[type[p.Payload], Handler]] = {
-            "dashboard_get": (p.Empty, self.dashboard_get),
-            "lobby_status": (p.Empty, self.lobby_status),
-            "queue_pickup": (p.ConsultationRef, self.queue_pickup),
-            "lobby_admit": (p.ParticipantRef, self.lobby_admit),
-            "lobby_refuse": (p.ParticipantRef, self.lobby_refuse),
-            "room_join": (p.ConsultationRef, self.room_join),
-            "room_leave": (p.ConsultationRef, self.room_leave),
-            "media_update": (p.MediaUpdate, self.media_update),
-            "rtc_signal": (p.RtcSignal, self.rtc_signal),
-            "participant_remove": (p.ParticipantRef, self.participant_remove),
-            "consultation_end": (p.ConsultationRef, self.consultation_end),
-        }
-        for name, (model, handler) in self.events.items():
-            sio.on(name, self._wrap(name, model, handler))
+        for name, model in self.EVENTS.items():
+            sio.on(name, self._wrap(name, model, getattr(self, name)))
 
     # -- connection lifecycle -------------------------------------------------------------
 
@@ -140,8 +142,9 @@ class SocketAdapter:
                 raise NotAuthorised("ops accounts do not take part in consultations")
         except ParleyError as exc:
             log.info("connection refused sid=%s code=%s", sid, exc.code)
+            # reaches the client as connect_error {"message": ..., "data": {"code": ...}}
             raise socketio.exceptions.ConnectionRefusedError(
-                {"code": exc.code, "message": exc.message}
+                exc.message, {"code": exc.code}
             ) from None
         actor = identity.actor
         self.core.presence.connect(sid, actor, identity.session_key)

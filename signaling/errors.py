@@ -76,6 +76,10 @@ class LimitExceeded(ParleyError):
     code, status = "limit_exceeded", 429
 
 
+class MethodNotAllowed(ParleyError):
+    code, status = "method_not_allowed", 405
+
+
 class NotReady(ParleyError):
     code, status = "not_ready", 503
 

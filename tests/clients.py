@@ -31,7 +31,13 @@ class Http:
         return "; ".join(f"{c.key}={c.value}" for c in self.session.cookie_jar)
 
     async def request(
-        self, method: str, path: str, json: Any = None, *, data: Any = None, csrf: bool = True,
+        self,
+        method: str,
+        path: str,
+        json: Any = None,
+        *,
+        data: Any = None,
+        csrf: bool = True,
         headers: dict[str, str] | None = None,
     ) -> tuple[int, dict[str, Any]]:
         hdrs = {"Origin": self.base, **(headers or {})}
@@ -59,6 +65,12 @@ class Socket:
         self.events: dict[str, asyncio.Queue[Any]] = defaultdict(asyncio.Queue)
         self.log: list[tuple[str, Any]] = []
 
+        self.refusal: Any = None
+
+        @self.sio.on("connect_error")
+        async def refused(data: Any = None) -> None:
+            self.refusal = data
+
         @self.sio.on("*")
         async def any_event(event: str, data: Any = None) -> None:
             self.log.append((event, data))
@@ -68,9 +80,7 @@ class Socket:
         headers = {"Cookie": cookie}
         if origin is not None:
             headers["Origin"] = origin
-        await self.sio.connect(
-            base, headers=headers, transports=["websocket"], wait_timeout=WAIT
-        )
+        await self.sio.connect(base, headers=headers, transports=["websocket"], wait_timeout=WAIT)
 
     async def call(self, event: str, data: Any = None) -> dict[str, Any]:
         return await self.sio.call(event, data if data is not None else {}, timeout=WAIT)

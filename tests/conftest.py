@@ -4,6 +4,7 @@ an injectable clock, and a leak check on tasks."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -135,10 +136,8 @@ async def server(
         yield running
     finally:
         for close in reversed(running._closers):
-            try:
+            with contextlib.suppress(Exception):  # a client the test closed already
                 await asyncio.wait_for(close(), 5)
-            except Exception:  # noqa: S110 - a client already closed by the test
-                pass
         await runner.cleanup()
     await asyncio.sleep(0.05)
     leaked = [
@@ -159,7 +158,9 @@ Seed = Callable[..., Awaitable[dict[str, str]]]
 def seed_advisor(server: RunningServer) -> Seed:
     """Create a team (if new) and an advisor in it; returns team_slug, username, password."""
 
-    async def seed(team_slug: str | None = None, role: Role = Role.advisor, **kw: str) -> dict[str, str]:
+    async def seed(
+        team_slug: str | None = None, role: Role = Role.advisor, **kw: str
+    ) -> dict[str, str]:
         db, clock = server.app[CORE].db, server.app[CORE].clock
         slug = team_slug or f"team-{uuid.uuid4().hex[:8]}"
         if team_slug is None or not await _team_exists(server, slug):

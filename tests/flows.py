@@ -34,8 +34,12 @@ async def login_advisor(server: Any, seed: dict[str, str], connect: bool = True)
 
 
 async def join_customer(
-    server: Any, *, team: str | None = None, invite: str | None = None,
-    first: str = "Erika", last: str = "Mustermann",
+    server: Any,
+    *,
+    team: str | None = None,
+    invite: str | None = None,
+    first: str = "Erika",
+    last: str = "Mustermann",
 ) -> Customer:
     http = server.http()
     body: dict[str, Any] = {
@@ -66,7 +70,9 @@ async def admitted_pair(server: Any, seed_advisor: Any) -> tuple[Advisor, Custom
     advisor = await login_advisor(server, await seed_advisor())
     cid, token = await invite_consultation(advisor)
     customer = await join_customer(server, invite=token)
-    await advisor.sock.ok("lobby_admit", {"consultation_id": cid, "participant_id": customer.participant_id})
+    await advisor.sock.ok(
+        "lobby_admit", {"consultation_id": cid, "participant_id": customer.participant_id}
+    )
     await customer.sock.until("lobby_state", lambda d: d["status"] == "admitted")
     await advisor.sock.ok("room_join", {"consultation_id": cid})
     await customer.sock.ok("room_join", {"consultation_id": cid})

@@ -47,7 +47,11 @@ async def test_instant_queue_pickup_room_and_moderation(server, seed_advisor):
     await advisor.sock.ok("participant_remove", ref)
     await customer.sock.until("lobby_state", lambda d: d["status"] == "removed")
     left = await advisor.sock.next("participant_left")
-    assert left == {"consultation_id": cid, "participant_id": customer.participant_id, "reason": "removed"}
+    assert left == {
+        "consultation_id": cid,
+        "participant_id": customer.participant_id,
+        "reason": "removed",
+    }
     again = await customer.sock.call("room_join", {"consultation_id": cid})
     assert again["error"]["code"] == "not_authorised"
 
@@ -69,7 +73,9 @@ async def test_invite_lobby_admit_refuse_and_end_is_final(server, seed_advisor):
     await second.sock.until("lobby_state", lambda d: d["status"] == "refused")
     assert (await advisor.sock.call("lobby_admit", ref))["error"]["code"] == "invalid_state"
 
-    await advisor.sock.ok("lobby_admit", {"consultation_id": cid, "participant_id": first.participant_id})
+    await advisor.sock.ok(
+        "lobby_admit", {"consultation_id": cid, "participant_id": first.participant_id}
+    )
     await first.sock.until("lobby_state", lambda d: d["status"] == "admitted")
     dashboard = await advisor.sock.ok("dashboard_get")
     assert [c["state"] for c in dashboard["consultations"] if c["id"] == cid] == ["active"]
@@ -86,7 +92,12 @@ async def test_invite_lobby_admit_refuse_and_end_is_final(server, seed_advisor):
     assert (status, body["error"]["code"]) == (410, "consultation_ended")
     status, body = await server.http().post(
         "/api/join",
-        {"invite": token, "first_name": "Too", "last_name": "Late", "notice_version": server.settings.notice_version},
+        {
+            "invite": token,
+            "first_name": "Too",
+            "last_name": "Late",
+            "notice_version": server.settings.notice_version,
+        },
     )
     assert (status, body["error"]["code"]) == (410, "consultation_ended")
     rejoin = await first.sock.call("room_join", {"consultation_id": cid})

@@ -1,0 +1,35 @@
+"""Presence bookkeeping: rooms, last sockets, eviction."""
+
+from __future__ import annotations
+
+from signaling.presence import Presence
+from signaling.rules import Actor
+
+ACTOR = Actor("customer", participant_id="p1", consultation_id="c1")
+
+
+def test_last_socket_of_a_participant():
+    presence = Presence()
+    presence.connect("s1", ACTOR, "k")
+    presence.connect("s2", ACTOR, "k")
+    assert presence.join("s1", "c1", "p1") is True
+    assert presence.join("s2", "c1", "p1") is False
+    assert presence.disconnect("s1") == []
+    assert presence.in_room("c1", "p1")
+    assert presence.disconnect("s2") == [("c1", "p1")]
+    assert not presence.in_room("c1", "p1") and presence.room("c1") == frozenset()
+    assert len(presence) == 0
+
+
+def test_evict_takes_every_socket_out():
+    presence = Presence()
+    for sid in ("s1", "s2"):
+        presence.connect(sid, ACTOR, "k")
+        presence.join(sid, "c1", "p1")
+    presence.connect("s3", ACTOR, "other")
+    presence.join("s3", "c1", "p2")
+    assert presence.evict("c1", "p1") == {"s1", "s2"}
+    assert presence.participant_in("s1", "c1") is None
+    assert presence.room("c1") == frozenset({"p2"})
+    assert presence.disconnect("s1") == []
+    assert presence.sids_of_session("other") == ["s3"]
