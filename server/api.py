@@ -11,7 +11,13 @@ from pydantic import TypeAdapter, ValidationError
 from server.state import CHAT, CONSULTATIONS, CORE, LOBBY, NOTIFIER, ROOM
 from server.web_helpers import SETTINGS, csrf_token, envelope, read_json, set_cookie
 from signaling.core import consultation_view, names_of
-from signaling.errors import InvalidCredentials, NotAuthenticated, NotAuthorised, NotReady
+from signaling.errors import (
+    InvalidCredentials,
+    InviteInvalid,
+    NotAuthenticated,
+    NotAuthorised,
+    NotReady,
+)
 from signaling.identity import ADVISOR_COOKIE, GUEST_COOKIE, Identity, resolve
 from signaling.protocol import (
     CreateConsultationBody,
@@ -218,7 +224,12 @@ async def join_team_facts(request: web.Request) -> web.Response:
 
 @routes.get("/api/join/invite/{token}")
 async def join_invite_facts(request: web.Request) -> web.Response:
-    token = path_param(request, "token", TOKEN)
+    try:
+        token = TOKEN.validate_python(request.match_info["token"])
+    except ValidationError:
+        raise InviteInvalid(
+            "this invite link is not valid; ask your advisor for a new one"
+        ) from None
     data = await request.app[CONSULTATIONS].invite_facts(token)
     return envelope({**data, "notice": notice(request)})
 

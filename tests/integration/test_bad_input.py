@@ -230,12 +230,16 @@ async def test_bad_consultation_bodies(server, seed_advisor, body):
     assert await snapshot(server) == before
 
 
+async def test_a_malformed_invite_token_is_an_invalid_invite(server):
+    status, answer = await server.http().get("/api/join/invite/short")
+    assert (status, answer["error"]["code"]) == (404, "invite_invalid")
+
+
 @pytest.mark.parametrize(
     "path",
     [
         "/api/consultations/xyz/end",
         "/api/consultations/" + "a" * 32 + "/end",
-        "/api/join/invite/short",
         "/api/join/team/UPPER",
         "/api/nothing",
     ],

@@ -1,0 +1,126 @@
+// Typed wrapper of Parley's HTTP API (docs/protocol.md, "HTTP API").
+import { ApiError, parseEnvelope, unwrap } from "./errors";
+import type {
+  Account,
+  Consultation,
+  CreateConsultationBody,
+  Invite,
+  InviteJoinInfo,
+  JoinBody,
+  JoinResult,
+  Session,
+  TeamJoinInfo,
+} from "./types";
+
+const CSRF_COOKIE = "parley_csrf";
+const CSRF_HEADER = "X-CSRF-Token";
+
+type Method = "GET" | "POST" | "DELETE";
+
+function readCookie(name: string): string | null {
+  for (const part of document.cookie.split(";")) {
+    const eq = part.indexOf("=");
+    if (eq < 0) continue;
+    if (part.slice(0, eq).trim() === name) return decodeURIComponent(part.slice(eq + 1).trim());
+  }
+  return null;
+}
+
+export class HttpApi {
+  /** Token from the last `GET /api/session`, used when the cookie cannot be read. */
+  private csrfToken: string | null = null;
+
+  constructor(private readonly base = "") {}
+
+  private async csrf(refresh: boolean): Promise<string> {
+    if (!refresh) {
+      const fromCookie = readCookie(CSRF_COOKIE);
+      if (fromCookie) return fromCookie;
+      if (this.csrfToken) return this.csrfToken;
+    }
+    await this.session();
+    return readCookie(CSRF_COOKIE) ?? this.csrfToken ?? "";
+  }
+
+  private async send<T>(method: Method, path: string, body?: unknown, retried = false): Promise<T> {
+    const headers: Record<string, string> = { Accept: "application/json" };
+    if (body !== undefined) headers["Content-Type"] = "application/json";
+    if (method !== "GET") headers[CSRF_HEADER] = await this.csrf(retried);
+    let response: Response;
+    try {
+      response = await fetch(this.base + path, {
+        method,
+        headers,
+        credentials: "same-origin",
+        cache: "no-store",
+        body: body === undefined ? null : JSON.stringify(body),
+      });
+    } catch (err) {
+      throw new ApiError("network_error", err instanceof Error ? err.message : String(err));
+    }
+    let parsed: unknown = null;
+    try {
+      parsed = await response.json();
+    } catch {
+      parsed = null;
+    }
+    const envelope = parseEnvelope<T>(parsed);
+    if (!envelope) throw new ApiError("bad_response", `unexpected answer (HTTP ${response.status})`, response.status);
+    if (!envelope.ok && envelope.error.code === "csrf_failed" && !retried) {
+      // The cookie may have been rotated (e.g. by login); fetch a fresh token once.
+      return this.send(method, path, body, true);
+    }
+    return unwrap(envelope, response.status);
+  }
+
+  async session(): Promise<Session> {
+    const session = await this.send<Session>("GET", "/api/session");
+    this.csrfToken = session.csrf_token;
+    return session;
+  }
+
+  login(username: string, password: string): Promise<{ account: Account }> {
+    return this.send("POST", "/api/auth/login", { username, password });
+  }
+
+  logout(): Promise<Record<string, never>> {
+    return this.send("POST", "/api/auth/logout");
+  }
+
+  listConsultations(): Promise<{ consultations: Consultation[] }> {
+    return this.send("GET", "/api/consultations");
+  }
+
+  createConsultation(body: CreateConsultationBody = {}): Promise<{ consultation: Consultation; invite: Invite }> {
+    return this.send("POST", "/api/consultations", body);
+  }
+
+  createInvite(consultationId: string, expiresInHours?: number): Promise<{ invite: Invite }> {
+    const body = expiresInHours === undefined ? {} : { expires_in_hours: expiresInHours };
+    return this.send("POST", `/api/consultations/${encodeURIComponent(consultationId)}/invites`, body);
+  }
+
+  revokeInvite(consultationId: string, inviteId: string): Promise<{ invite: Invite }> {
+    const path = `/api/consultations/${encodeURIComponent(consultationId)}/invites/${encodeURIComponent(inviteId)}`;
+    return this.send("DELETE", path);
+  }
+
+  endConsultation(consultationId: string): Promise<{ consultation: Consultation }> {
+    return this.send("POST", `/api/consultations/${encodeURIComponent(consultationId)}/end`);
+  }
+
+  teamJoinInfo(slug: string): Promise<TeamJoinInfo> {
+    return this.send("GET", `/api/join/team/${encodeURIComponent(slug)}`);
+  }
+
+  inviteJoinInfo(token: string): Promise<InviteJoinInfo> {
+    return this.send("GET", `/api/join/invite/${encodeURIComponent(token)}`);
+  }
+
+  join(body: JoinBody): Promise<JoinResult> {
+    return this.send("POST", "/api/join", body);
+  }
+}
+
+/** The API of the page's own origin. */
+export const api = new HttpApi();

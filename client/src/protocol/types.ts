@@ -1,0 +1,218 @@
+// Wire types of docs/protocol.md. Field names are exactly those on the wire.
+
+export type ErrorCode =
+  | "invalid_payload"
+  | "payload_too_large"
+  | "unknown_event"
+  | "not_authenticated"
+  | "invalid_credentials"
+  | "csrf_failed"
+  | "origin_refused"
+  | "not_authorised"
+  | "not_found"
+  | "invite_invalid"
+  | "invite_expired"
+  | "consultation_ended"
+  | "invalid_state"
+  | "limit_exceeded"
+  | "internal_error"
+  | "not_ready"
+  // Client-side codes: never sent by the server.
+  | "timeout"
+  | "network_error"
+  | "connection_refused"
+  | "bad_response";
+
+export interface ErrorBody {
+  code: ErrorCode | string;
+  message: string;
+}
+
+export type Envelope<T> = { ok: true; data: T } | { ok: false; error: ErrorBody };
+
+// ---- HTTP API --------------------------------------------------------------
+
+export interface Team {
+  id: string;
+  slug: string;
+  name: string;
+}
+
+export type Role = "advisor" | "ops";
+
+export interface Account {
+  id: string;
+  username: string;
+  display_name: string;
+  role: Role | string;
+  team: Team | null;
+}
+
+export type LobbyStatus = "waiting" | "admitted" | "refused" | "removed" | "ended" | "left";
+
+export interface Guest {
+  participant_id: string;
+  consultation_id: string;
+  status: LobbyStatus;
+  name: string;
+}
+
+export interface Session {
+  csrf_token: string;
+  account: Account | null;
+  guest: Guest | null;
+}
+
+export interface Invite {
+  id: string;
+  expires_at: string;
+  revoked: boolean;
+  url?: string;
+}
+
+export type ConsultationKind = "instant" | "invite";
+export type ConsultationState = "waiting" | "lobby" | "active" | "ended";
+
+export interface Consultation {
+  id: string;
+  kind: ConsultationKind;
+  state: ConsultationState;
+  title: string | null;
+  created_at: string;
+  ended_at: string | null;
+  invites: Invite[];
+}
+
+export interface CreateConsultationBody {
+  title?: string;
+  expires_in_hours?: number;
+}
+
+export interface Notice {
+  version: string | number;
+  text: { de: string; en: string };
+}
+
+export interface TeamJoinInfo {
+  team: { slug: string; name: string };
+  notice: Notice;
+}
+
+export interface InviteJoinInfo {
+  consultation: { id: string; state: ConsultationState; title: string | null };
+  notice: Notice;
+}
+
+export type JoinTarget = { team: string } | { invite: string };
+
+export type JoinBody = JoinTarget & {
+  first_name: string;
+  last_name: string;
+  notice_version: string | number;
+};
+
+export interface JoinResult {
+  participant_id: string;
+  consultation_id: string;
+  status: LobbyStatus;
+}
+
+// ---- Socket.IO ---------------------------------------------------------------
+
+export type ParticipantRole = "advisor" | "customer";
+
+export interface Participant {
+  id: string;
+  role: ParticipantRole;
+  name: string;
+  audio: boolean;
+  video: boolean;
+  connected: boolean;
+}
+
+export interface QueueEntry {
+  consultation_id: string;
+  participant_id: string;
+  name: string;
+  waiting_since: string;
+}
+
+export interface LobbyEntry {
+  participant_id: string;
+  name: string;
+  waiting_since: string;
+}
+
+export interface ConsultationLive extends Consultation {
+  waiting: LobbyEntry[];
+}
+
+export interface WireDescription {
+  type: "offer" | "answer" | "pranswer" | "rollback";
+  sdp: string;
+}
+
+export interface WireCandidate {
+  candidate: string;
+  sdpMid: string | null;
+  sdpMLineIndex: number | null;
+  usernameFragment?: string | null;
+}
+
+/** Exactly one of description/candidate is present. */
+export type SignalContent = { description: WireDescription } | { candidate: WireCandidate | null };
+
+export interface RoomInfo {
+  id: string;
+  state: ConsultationState;
+  title: string | null;
+}
+
+export interface RoomJoinAck {
+  self: Participant;
+  participants: Participant[];
+  consultation: RoomInfo;
+}
+
+type Empty = Record<string, never>;
+interface ConsultationRef {
+  consultation_id: string;
+}
+interface ParticipantRef extends ConsultationRef {
+  participant_id: string;
+}
+
+/** Client-to-server events: payload and ack data. */
+export interface ClientEvents {
+  dashboard_get: { payload: Empty; ack: { queue: QueueEntry[]; consultations: ConsultationLive[] } };
+  lobby_status: { payload: Empty; ack: { consultation_id: string; participant_id: string; status: LobbyStatus } };
+  queue_pickup: { payload: ConsultationRef; ack: { consultation_id: string } };
+  lobby_admit: { payload: ParticipantRef; ack: Empty };
+  lobby_refuse: { payload: ParticipantRef; ack: Empty };
+  room_join: { payload: ConsultationRef; ack: RoomJoinAck };
+  room_leave: { payload: ConsultationRef; ack: Empty };
+  media_update: { payload: ConsultationRef & { audio: boolean; video: boolean }; ack: Empty };
+  rtc_signal: { payload: ConsultationRef & { to: string } & SignalContent; ack: Empty };
+  participant_remove: { payload: ParticipantRef; ack: Empty };
+  consultation_end: { payload: ConsultationRef; ack: Empty };
+}
+
+export type ClientEvent = keyof ClientEvents;
+
+export type LeaveReason = "left" | "removed" | "timeout";
+export type SessionClosedReason = "logout" | "removed" | "ended";
+
+/** Server-to-client events and their payloads. */
+export interface ServerEvents {
+  queue_updated: { team_id: string; queue: QueueEntry[] };
+  lobby_updated: { consultation_id: string; waiting: LobbyEntry[] };
+  lobby_state: { consultation_id: string; participant_id: string; status: LobbyStatus };
+  participant_joined: { consultation_id: string; participant: Participant };
+  participant_updated: { consultation_id: string; participant: Participant };
+  participant_left: { consultation_id: string; participant_id: string; reason: LeaveReason };
+  rtc_signal: { consultation_id: string; from: string; description?: WireDescription; candidate?: WireCandidate | null };
+  consultation_ended: { consultation_id: string };
+  session_closed: { reason: SessionClosedReason };
+}
+
+export type ServerEvent = keyof ServerEvents;

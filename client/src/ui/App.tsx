@@ -1,0 +1,38 @@
+import { AdvisorRoom } from "./AdvisorRoom";
+import { Customer } from "./Customer";
+import { Dashboard } from "./Dashboard";
+import { I18nProvider } from "./i18n";
+import { Join } from "./Join";
+import { Landing, NotFound } from "./Landing";
+import { Login } from "./Login";
+import { matchRoute, usePath } from "./router";
+
+function Routes() {
+  const route = matchRoute(usePath());
+  switch (route.name) {
+    case "landing":
+      return <Landing />;
+    case "login":
+      return <Login />;
+    case "dashboard":
+      return <Dashboard />;
+    case "team":
+      return <Join key={`t:${route.slug}`} team={route.slug} />;
+    case "invite":
+      return <Join key={`i:${route.token}`} invite={route.token} />;
+    case "customer":
+      return <Customer />;
+    case "room":
+      return <AdvisorRoom key={route.consultationId} consultationId={route.consultationId} />;
+    case "not_found":
+      return <NotFound />;
+  }
+}
+
+export function App() {
+  return (
+    <I18nProvider>
+      <Routes />
+    </I18nProvider>
+  );
+}

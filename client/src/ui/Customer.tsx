@@ -1,0 +1,106 @@
+// `/c`: the customer's page: lobby, then the room once admitted.
+import { useEffect, useState } from "react";
+import { api } from "../protocol/api";
+import type { Guest, LobbyStatus } from "../protocol/types";
+import type { Key } from "../i18n";
+import { ConnectionBanner } from "./ConnectionBanner";
+import { useConnection, useConnectionState } from "./hooks";
+import { useI18n } from "./i18n";
+import { Notice, Page, Spinner } from "./Layout";
+import { Room } from "./Room";
+
+const FINAL: Record<Exclude<LobbyStatus, "waiting" | "admitted">, Key> = {
+  refused: "lobby.refused",
+  removed: "lobby.removed",
+  ended: "lobby.ended",
+  left: "lobby.left",
+};
+
+export function Customer() {
+  const { t, errorText } = useI18n();
+  const [guest, setGuest] = useState<Guest | null | undefined>(undefined);
+  const [loadError, setLoadError] = useState<unknown>(null);
+
+  useEffect(() => {
+    document.title = t("app.name");
+  }, [t]);
+
+  useEffect(() => {
+    let cancelled = false;
+    api
+      .session()
+      .then((session) => !cancelled && setGuest(session.guest))
+      .catch((err: unknown) => !cancelled && setLoadError(err));
+    return () => {
+      cancelled = true;
+    };
+  }, []);
+
+  let body;
+  if (loadError !== null) body = <Notice kind="error">{errorText(loadError)}</Notice>;
+  else if (guest === undefined) body = <Spinner label={t("app.loading")} />;
+  else if (guest === null)
+    body = (
+      <section className="card narrow">
+        <Notice testId="no-session">{t("lobby.noSession")}</Notice>
+      </section>
+    );
+  else body = <GuestView guest={guest} />;
+  return <Page wide>{body}</Page>;
+}
+
+function GuestView({ guest }: { guest: Guest }) {
+  const { t, errorText } = useI18n();
+  const final = guest.status !== "waiting" && guest.status !== "admitted";
+  const conn = useConnection(!final);
+  const { state, error } = useConnectionState(conn);
+  const [status, setStatus] = useState<LobbyStatus>(guest.status);
+  const [consultationId, setConsultationId] = useState(guest.consultation_id);
+  const [statusError, setStatusError] = useState<unknown>(null);
+
+  useEffect(() => {
+    if (!conn) return undefined;
+    const refresh = async () => {
+      const answer = await conn.request("lobby_status", {});
+      if (answer.ok) {
+        setStatusError(null);
+        setConsultationId(answer.data.consultation_id);
+        setStatus(answer.data.status);
+      } else {
+        setStatusError(answer.error);
+      }
+    };
+    void refresh();
+    const offs = [
+      conn.on("lobby_state", (p) => {
+        setConsultationId(p.consultation_id);
+        setStatus(p.status);
+      }),
+      conn.on("consultation_ended", () => setStatus("ended")),
+      conn.onReconnect(() => void refresh()),
+    ];
+    return () => offs.forEach((off) => off());
+  }, [conn]);
+
+  if (status !== "waiting" && status !== "admitted") {
+    return (
+      <section className="card narrow">
+        <Notice testId={status === "refused" ? "lobby-refused" : "room-ended"}>{t(FINAL[status])}</Notice>
+      </section>
+    );
+  }
+  if (!conn) return <Spinner label={t("app.loading")} />;
+  if (status === "admitted") {
+    return <Room key={consultationId} conn={conn} consultationId={consultationId} role="customer" />;
+  }
+  return (
+    <section className="card narrow lobby-card" data-testid="lobby-waiting">
+      <ConnectionBanner state={state} error={error} />
+      {statusError !== null && <Notice kind="error">{errorText(statusError)}</Notice>}
+      <p className="muted">{t("lobby.hello", { name: guest.name })}</p>
+      <h1>{t("lobby.waitTitle")}</h1>
+      <div className="pulse" aria-hidden="true" />
+      <p>{t("lobby.waitText")}</p>
+    </section>
+  );
+}

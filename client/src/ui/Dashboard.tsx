@@ -1,0 +1,307 @@
+import { useCallback, useEffect, useRef, useState, type FormEvent } from "react";
+import { api } from "../protocol/api";
+import type { Connection } from "../protocol/connection";
+import { ApiError } from "../protocol/errors";
+import type { Account, ConsultationLive, QueueEntry } from "../protocol/types";
+import { ConsultationsCard, WaitingTime } from "./Consultations";
+import { CopyField } from "./CopyField";
+import { useConnection, useConnectionState, useNow } from "./hooks";
+import { Icon } from "./icons";
+import { useI18n } from "./i18n";
+import { Notice, Page, Spinner } from "./Layout";
+import { navigate } from "./router";
+import { ConnectionBanner } from "./ConnectionBanner";
+
+function absoluteUrl(url: string): string {
+  try {
+    return new URL(url, location.origin).href;
+  } catch {
+    return url;
+  }
+}
+
+export function Dashboard() {
+  const { t, errorText } = useI18n();
+  const [account, setAccount] = useState<Account | null>(null);
+  const [loadError, setLoadError] = useState<unknown>(null);
+
+  useEffect(() => {
+    document.title = `${t("dash.title")} · ${t("app.name")}`;
+  }, [t]);
+
+  useEffect(() => {
+    let cancelled = false;
+    api
+      .session()
+      .then((session) => {
+        if (cancelled) return;
+        if (!session.account) navigate("/login", true);
+        else setAccount(session.account);
+      })
+      .catch((err: unknown) => {
+        if (!cancelled) setLoadError(err);
+      });
+    return () => {
+      cancelled = true;
+    };
+  }, []);
+
+  const logout = async () => {
+    try {
+      await api.logout();
+    } catch {
+      // Signed out already, or the server is gone; the login page shows which.
+    }
+    navigate("/login");
+  };
+
+  const header = account && (
+    <>
+      <span className="who" title={account.username}>
+        <Icon name="user" size={16} />
+        {t("dash.signedInAs", { name: account.display_name || account.username })}
+      </span>
+      <button type="button" className="button small" onClick={() => void logout()} data-testid="logout-button">
+        {t("dash.logout")}
+      </button>
+    </>
+  );
+
+  let body;
+  if (loadError !== null) body = <Notice kind="error">{errorText(loadError)}</Notice>;
+  else if (!account) body = <Spinner label={t("app.loading")} />;
+  else if (account.role === "ops") body = <Notice>{t("dash.advisorsOnly")}</Notice>;
+  else body = <AdvisorDashboard account={account} />;
+
+  return (
+    <Page header={header} wide>
+      {body}
+    </Page>
+  );
+}
+
+function AdvisorDashboard({ account }: { account: Account }) {
+  const { errorText } = useI18n();
+  const conn = useConnection(true);
+  const { state, error: connError } = useConnectionState(conn);
+  const [queue, setQueue] = useState<QueueEntry[]>([]);
+  const [consultations, setConsultations] = useState<ConsultationLive[] | null>(null);
+  const [actionError, setActionError] = useState<unknown>(null);
+  const [invite, setInvite] = useState<{ consultationId: string; url: string } | null>(null);
+  const known = useRef(new Set<string>());
+  useEffect(() => {
+    known.current = new Set((consultations ?? []).map((c) => c.id));
+  }, [consultations]);
+
+  const reload = useCallback(async (connection: Connection) => {
+    const answer = await connection.request("dashboard_get", {});
+    if (answer.ok) {
+      setQueue(answer.data.queue);
+      setConsultations(answer.data.consultations);
+    } else {
+      setActionError(ApiError.from(answer.error));
+    }
+  }, []);
+
+  useEffect(() => {
+    if (!conn) return undefined;
+    void reload(conn);
+    const offs = [
+      conn.onReconnect(() => void reload(conn)),
+      conn.on("queue_updated", (p) => setQueue(p.queue)),
+      conn.on("lobby_updated", (p) => {
+        if (!known.current.has(p.consultation_id)) {
+          // A consultation we do not know yet: fetch the whole picture.
+          void reload(conn);
+          return;
+        }
+        setConsultations((list) =>
+          list
+            ? list.map((c) => {
+                if (c.id !== p.consultation_id) return c;
+                // The server moves a consultation from "waiting" to "lobby" when someone arrives.
+                const state = c.state === "waiting" && p.waiting.length > 0 ? "lobby" : c.state;
+                return { ...c, state, waiting: p.waiting };
+              })
+            : list,
+        );
+      }),
+      conn.on("consultation_ended", (p) => {
+        setConsultations((list) =>
+          list ? list.map((c) => (c.id === p.consultation_id ? { ...c, state: "ended", waiting: [] } : c)) : list,
+        );
+      }),
+      conn.on("session_closed", () => navigate("/login")),
+    ];
+    return () => offs.forEach((off) => off());
+  }, [conn, reload]);
+
+  useEffect(() => {
+    if (state === "refused" && connError?.code === "not_authenticated") navigate("/login", true);
+  }, [state, connError]);
+
+  const run = async (action: () => Promise<unknown>) => {
+    setActionError(null);
+    try {
+      await action();
+    } catch (err) {
+      setActionError(err);
+    }
+    if (conn) await reload(conn);
+  };
+
+  const pickup = async (entry: QueueEntry) => {
+    if (!conn) return;
+    setActionError(null);
+    try {
+      const data = await conn.call("queue_pickup", { consultation_id: entry.consultation_id });
+      navigate(`/room/${encodeURIComponent(data.consultation_id)}`);
+    } catch (err) {
+      setActionError(err);
+      await reload(conn);
+    }
+  };
+
+  const create = async (title: string) => {
+    setActionError(null);
+    try {
+      const data = await api.createConsultation(title ? { title } : {});
+      if (data.invite.url) setInvite({ consultationId: data.consultation.id, url: absoluteUrl(data.invite.url) });
+    } catch (err) {
+      setActionError(err);
+    }
+    if (conn) await reload(conn);
+  };
+
+  return (
+    <div className="dashboard">
+      <ConnectionBanner state={state} error={connError} />
+      {actionError !== null && (
+        <Notice kind="error" testId="dashboard-error">
+          {errorText(actionError)}
+        </Notice>
+      )}
+      <div className="dashboard-grid">
+        <div className="column">
+          <QueueCard queue={queue} onPickup={(entry) => void pickup(entry)} />
+          <InstantLinkCard account={account} />
+        </div>
+        <div className="column">
+          <NewConsultationCard invite={invite} onCreate={create} />
+          <ConsultationsCard
+            consultations={consultations}
+            onAdmit={(c, p) =>
+              conn && void run(() => conn.call("lobby_admit", { consultation_id: c, participant_id: p }))
+            }
+            onRefuse={(c, p) =>
+              conn && void run(() => conn.call("lobby_refuse", { consultation_id: c, participant_id: p }))
+            }
+            onEnd={(c) => void run(() => api.endConsultation(c))}
+          />
+        </div>
+      </div>
+    </div>
+  );
+}
+
+function QueueCard({ queue, onPickup }: { queue: QueueEntry[]; onPickup: (entry: QueueEntry) => void }) {
+  const { t } = useI18n();
+  const now = useNow(1000);
+  return (
+    <section className="card" aria-labelledby="queue-title">
+      <h2 id="queue-title">
+        {t("dash.queue")} {queue.length > 0 && <span className="badge">{queue.length}</span>}
+      </h2>
+      {queue.length === 0 ? (
+        <p className="muted">{t("dash.queueEmpty")}</p>
+      ) : (
+        <ul className="list">
+          {queue.map((entry) => (
+            <li
+              key={entry.participant_id}
+              className="list-row"
+              data-testid="queue-entry"
+              data-consultation-id={entry.consultation_id}
+            >
+              <div className="list-main">
+                <strong>{entry.name}</strong>
+                <WaitingTime since={entry.waiting_since} now={now} />
+              </div>
+              <button type="button" className="button primary" onClick={() => onPickup(entry)} data-testid="pickup-button">
+                {t("dash.pickup")}
+              </button>
+            </li>
+          ))}
+        </ul>
+      )}
+    </section>
+  );
+}
+
+function InstantLinkCard({ account }: { account: Account }) {
+  const { t } = useI18n();
+  const slug = account.team?.slug;
+  return (
+    <section className="card" aria-labelledby="instant-title">
+      <h2 id="instant-title">
+        <Icon name="link" size={18} /> {t("dash.instantLink")}
+        {account.team && <span className="muted small"> · {account.team.name}</span>}
+      </h2>
+      {slug ? (
+        <>
+          <p className="muted small">{t("dash.instantLinkHint")}</p>
+          <CopyField
+            value={`${location.origin}/t/${encodeURIComponent(slug)}`}
+            label={t("dash.instantLink")}
+            testId="instant-url"
+          />
+        </>
+      ) : (
+        <p className="muted">{t("dash.noTeam")}</p>
+      )}
+    </section>
+  );
+}
+
+function NewConsultationCard({
+  invite,
+  onCreate,
+}: {
+  invite: { consultationId: string; url: string } | null;
+  onCreate: (title: string) => Promise<void>;
+}) {
+  const { t } = useI18n();
+  const [title, setTitle] = useState("");
+  const [busy, setBusy] = useState(false);
+  const submit = async (event: FormEvent) => {
+    event.preventDefault();
+    setBusy(true);
+    await onCreate(title.trim());
+    setTitle("");
+    setBusy(false);
+  };
+  return (
+    <section className="card" aria-labelledby="new-title">
+      <h2 id="new-title">{t("dash.new")}</h2>
+      <form className="inline-form" onSubmit={submit}>
+        <input
+          value={title}
+          maxLength={100}
+          placeholder={t("dash.newTitle")}
+          aria-label={t("dash.newTitle")}
+          onChange={(e) => setTitle(e.target.value)}
+        />
+        <button type="submit" className="button primary" disabled={busy} data-testid="new-consultation">
+          <Icon name="plus" size={16} />
+          {t("dash.new")}
+        </button>
+      </form>
+      {invite && (
+        <div className="invite-created">
+          <p className="small">{t("dash.inviteCreated")}</p>
+          <CopyField value={invite.url} label={t("dash.inviteCreated")} testId="invite-url" />
+        </div>
+      )}
+    </section>
+  );
+}

@@ -1,0 +1,157 @@
+import { useEffect, useId, useState, type FormEvent } from "react";
+import { api } from "../protocol/api";
+import { ApiError } from "../protocol/errors";
+import type { JoinTarget, Notice as PrivacyNotice } from "../protocol/types";
+import { useI18n } from "./i18n";
+import { Notice, Page, Spinner } from "./Layout";
+import { navigate } from "./router";
+
+const NAME_MAX = 60;
+
+type Loaded = { title: string; notice: PrivacyNotice; target: JoinTarget };
+
+/** `/t/<slug>` (team instant link) and `/i/<token>` (invite link). */
+export function Join(props: { team: string } | { invite: string }) {
+  const { t, errorText } = useI18n();
+  const [loaded, setLoaded] = useState<Loaded | null>(null);
+  const [loadError, setLoadError] = useState<unknown>(null);
+  const key = "team" in props ? `t:${props.team}` : `i:${props.invite}`;
+
+  useEffect(() => {
+    let cancelled = false;
+    setLoaded(null);
+    setLoadError(null);
+    const load = async (): Promise<Loaded> => {
+      if ("team" in props) {
+        const info = await api.teamJoinInfo(props.team);
+        return { title: info.team.name, notice: info.notice, target: { team: props.team } };
+      }
+      const info = await api.inviteJoinInfo(props.invite);
+      return { title: info.consultation.title ?? "", notice: info.notice, target: { invite: props.invite } };
+    };
+    load()
+      .then((value) => !cancelled && setLoaded(value))
+      .catch((err: unknown) => !cancelled && setLoadError(err));
+    return () => {
+      cancelled = true;
+    };
+    // `key` identifies the link; a new but equal props object must not reload the page.
+  }, [key]);
+
+  useEffect(() => {
+    document.title = t("app.name");
+  }, [t]);
+
+  let body;
+  if (loadError !== null) {
+    const code = loadError instanceof ApiError ? loadError.code : "";
+    const text = code === "not_found" || code === "invalid_payload" ? t("join.badLink") : errorText(loadError);
+    body = (
+      <section className="card narrow">
+        <Notice kind="error" testId="join-error">
+          {text}
+        </Notice>
+      </section>
+    );
+  } else if (!loaded) {
+    body = <Spinner label={t("app.loading")} />;
+  } else {
+    body = <JoinForm loaded={loaded} isTeam={"team" in props} />;
+  }
+  return <Page>{body}</Page>;
+}
+
+function JoinForm({ loaded, isTeam }: { loaded: Loaded; isTeam: boolean }) {
+  const { t, lang, errorText } = useI18n();
+  const noticeId = useId();
+  const [ack, setAck] = useState(false);
+  const [firstName, setFirstName] = useState("");
+  const [lastName, setLastName] = useState("");
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+
+  const submit = async (event: FormEvent) => {
+    event.preventDefault();
+    if (busy) return;
+    const first = firstName.trim();
+    const last = lastName.trim();
+    if (!ack) return setError(t("join.needAck"));
+    if (!first || !last) return setError(t("join.needName"));
+    setBusy(true);
+    setError(null);
+    try {
+      await api.join({ ...loaded.target, first_name: first, last_name: last, notice_version: loaded.notice.version });
+      navigate("/c");
+    } catch (err) {
+      // invalid_payload carries a precise message ("first_name: ..."); show it with the general hint.
+      const detail = err instanceof ApiError && err.code === "invalid_payload" && err.message ? ` (${err.message})` : "";
+      setError(errorText(err) + detail);
+      setBusy(false);
+    }
+  };
+
+  const heading = isTeam
+    ? t("join.titleTeam", { team: loaded.title })
+    : loaded.title
+      ? `${t("join.titleInvite")}: ${loaded.title}`
+      : t("join.titleInvite");
+
+  return (
+    <section className="card narrow">
+      <h1>{heading}</h1>
+      <p className="muted">{t("join.intro")}</p>
+      <form className="form" onSubmit={submit} noValidate>
+        <div className="privacy" id={noticeId} tabIndex={0} aria-label={t("join.notice")}>
+          <h2>{t("join.notice")}</h2>
+          <div className="privacy-text" data-testid="privacy-notice">
+            {loaded.notice.text[lang]}
+          </div>
+        </div>
+        <label className="check">
+          <input
+            type="checkbox"
+            checked={ack}
+            onChange={(e) => setAck(e.target.checked)}
+            aria-describedby={noticeId}
+            data-testid="join-ack"
+          />
+          <span>{t("join.ack")}</span>
+        </label>
+        <div className="field-row">
+          <label className="field">
+            <span>{t("join.firstName")}</span>
+            <input
+              name="given-name"
+              autoComplete="given-name"
+              required
+              maxLength={NAME_MAX}
+              value={firstName}
+              onChange={(e) => setFirstName(e.target.value)}
+              data-testid="join-first-name"
+            />
+          </label>
+          <label className="field">
+            <span>{t("join.lastName")}</span>
+            <input
+              name="family-name"
+              autoComplete="family-name"
+              required
+              maxLength={NAME_MAX}
+              value={lastName}
+              onChange={(e) => setLastName(e.target.value)}
+              data-testid="join-last-name"
+            />
+          </label>
+        </div>
+        {error && (
+          <Notice kind="error" testId="join-error">
+            {error}
+          </Notice>
+        )}
+        <button type="submit" className="button primary" disabled={busy} data-testid="join-submit">
+          {t("join.submit")}
+        </button>
+      </form>
+    </section>
+  );
+}

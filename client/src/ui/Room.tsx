@@ -1,0 +1,395 @@
+// The consultation room, shared by the customer (/c) and the advisor (/room/<id>).
+import { useCallback, useEffect, useRef, useState } from "react";
+import type { Connection } from "../protocol/connection";
+import { ApiError } from "../protocol/errors";
+import { PeerManager, type PeerSnapshot } from "../protocol/peers";
+import type { ClientEvent, ClientEvents, Participant, ParticipantRole, RoomInfo, ServerEvents } from "../protocol/types";
+import type { Key } from "../i18n";
+import { ConfirmButton } from "./ConfirmButton";
+import { ConnectionBanner } from "./ConnectionBanner";
+import { useConnectionState } from "./hooks";
+import { Icon } from "./icons";
+import { useI18n } from "./i18n";
+import { Notice, Spinner } from "./Layout";
+import { navigate } from "./router";
+import { mediaErrorKey, openMedia } from "./media";
+import { Badges, ConsentScreen, RoomOver, type OverReason } from "./RoomParts";
+import { VideoTile } from "./VideoTile";
+
+
+type Phase =
+  | { name: "consent"; mediaError: Key | null }
+  | { name: "starting" }
+  | { name: "joining" }
+  | { name: "joined" }
+  | { name: "failed"; error: unknown }
+  | { name: "over"; reason: OverReason };
+
+const MAX_EARLY_SIGNALS = 200;
+/** A newcomer offers first; if nothing arrived from them after this long, we offer. */
+const NEWCOMER_FALLBACK_MS = 4000;
+
+type SignalEvent = ServerEvents["rtc_signal"];
+
+export function Room({
+  conn,
+  consultationId,
+  role,
+  iceServers,
+}: {
+  conn: Connection;
+  consultationId: string;
+  role: ParticipantRole;
+  iceServers?: RTCIceServer[];
+}) {
+  const { t, errorText } = useI18n();
+  const { state: connState, error: connError } = useConnectionState(conn);
+  const [phase, setPhase] = useState<Phase>({ name: "consent", mediaError: null });
+  const [info, setInfo] = useState<RoomInfo | null>(null);
+  const [self, setSelf] = useState<Participant | null>(null);
+  const [others, setOthers] = useState<Participant[]>([]);
+  const [peers, setPeers] = useState<PeerSnapshot[]>([]);
+  const [localStream, setLocalStream] = useState<MediaStream | null>(null);
+  const [audioOn, setAudioOn] = useState(true);
+  const [videoOn, setVideoOn] = useState(true);
+  const [actionError, setActionError] = useState<unknown>(null);
+
+  const manager = useRef<PeerManager | null>(null);
+  const stream = useRef<MediaStream | null>(null);
+  const joined = useRef(false);
+  const selfId = useRef<string | null>(null);
+  const early = useRef<SignalEvent[]>([]);
+  /** Participants announced while our first room_join was under way. */
+  const announced = useRef<Map<string, Participant> | null>(null);
+
+  const stopEverything = useCallback(() => {
+    joined.current = false;
+    manager.current?.close();
+    manager.current = null;
+    stream.current?.getTracks().forEach((track) => track.stop());
+    stream.current = null;
+    early.current = [];
+    setLocalStream(null);
+    setPeers([]);
+  }, []);
+
+  const finish = useCallback(
+    (reason: OverReason) => {
+      stopEverything();
+      setPhase({ name: "over", reason });
+    },
+    [stopEverything],
+  );
+
+  /** room_join, then (re)build the mesh from the participants already there. */
+  const join = useCallback(async () => {
+    if (!joined.current) announced.current = new Map();
+    const answer = await conn.request("room_join", { consultation_id: consultationId });
+    const extra = [...(announced.current?.values() ?? [])];
+    announced.current = null;
+    if (!answer.ok) {
+      if (answer.error.code === "consultation_ended") finish("ended");
+      else {
+        stopEverything();
+        setPhase({ name: "failed", error: ApiError.from(answer.error) });
+      }
+      return;
+    }
+    const { self: me, participants, consultation } = answer.data;
+    setInfo(consultation);
+    setSelf(me);
+    selfId.current = me.id;
+    const present = participants.filter((p) => p.id !== me.id);
+    for (const p of extra) if (p.id !== me.id && !present.some((q) => q.id === p.id)) present.push(p);
+    setOthers(present);
+    let mgr = manager.current;
+    if (!mgr) {
+      const created = new PeerManager({
+        selfId: me.id,
+        iceServers: iceServers ?? [],
+        sendSignal: async (to, content) => {
+          await conn.call("rtc_signal", { consultation_id: consultationId, to, ...content });
+        },
+        onChange: () => setPeers(created.snapshot()),
+      });
+      created.setLocalStream(stream.current);
+      manager.current = created;
+      mgr = created;
+    } else {
+      // After a reconnect: forget peers that are gone.
+      const ids = new Set(present.map((p) => p.id));
+      for (const peer of mgr.snapshot()) if (!ids.has(peer.id)) mgr.remove(peer.id);
+    }
+    joined.current = true;
+    // Newcomers offer to those already there; after a reconnect the caller restarts ICE.
+    for (const p of present) if (p.connected && !mgr.has(p.id)) mgr.connect(p.id);
+    for (const signal of early.current.splice(0)) mgr.handleSignal(signal.from, signal);
+    setPhase({ name: "joined" });
+    const tracks = stream.current;
+    const audio = !!tracks && tracks.getAudioTracks().some((track) => track.enabled);
+    const video = !!tracks && tracks.getVideoTracks().some((track) => track.enabled);
+    if (audio !== me.audio || video !== me.video) {
+      void conn.request("media_update", { consultation_id: consultationId, audio, video });
+    }
+  }, [conn, consultationId, iceServers, finish, stopEverything]);
+
+  const start = async (withMedia: boolean) => {
+    setActionError(null);
+    if (withMedia) {
+      if (!navigator.mediaDevices?.getUserMedia) {
+        setPhase({ name: "consent", mediaError: "room.insecure" });
+        return;
+      }
+      setPhase({ name: "starting" });
+      try {
+        const media = await openMedia();
+        stream.current = media;
+        setLocalStream(media);
+        setAudioOn(media.getAudioTracks().length > 0);
+        setVideoOn(media.getVideoTracks().length > 0);
+      } catch (err) {
+        setPhase({ name: "consent", mediaError: mediaErrorKey(err) });
+        return;
+      }
+    } else {
+      setAudioOn(false);
+      setVideoOn(false);
+    }
+    setPhase({ name: "joining" });
+    await join();
+  };
+
+  // Room events; they matter once joined, signals that arrive before are kept.
+  useEffect(() => {
+    const mine = (p: { consultation_id: string }) => p.consultation_id === consultationId;
+    const upsert = (participant: Participant) => {
+      if (!joined.current) {
+        announced.current?.set(participant.id, participant);
+      } else if (participant.id === selfId.current) {
+        setSelf(participant);
+      } else {
+        setOthers((list) => [...list.filter((p) => p.id !== participant.id), participant]);
+      }
+    };
+    const timers = new Set<number>();
+    const expectOffer = (id: string) => {
+      const timer = window.setTimeout(() => {
+        timers.delete(timer);
+        if (joined.current && manager.current && !manager.current.has(id)) manager.current.connect(id);
+      }, NEWCOMER_FALLBACK_MS);
+      timers.add(timer);
+    };
+    const offs = [
+      conn.on("participant_joined", (p) => {
+        if (!mine(p)) return;
+        upsert(p.participant);
+        if (joined.current && p.participant.id !== selfId.current) expectOffer(p.participant.id);
+      }),
+      conn.on("participant_updated", (p) => mine(p) && upsert(p.participant)),
+      conn.on("participant_left", (p) => {
+        if (!mine(p)) return;
+        announced.current?.delete(p.participant_id);
+        if (!joined.current) return;
+        if (p.participant_id === selfId.current) {
+          finish(p.reason === "removed" ? "removed" : "left");
+          return;
+        }
+        setOthers((list) => list.filter((x) => x.id !== p.participant_id));
+        manager.current?.remove(p.participant_id);
+      }),
+      conn.on("rtc_signal", (p) => {
+        if (!mine(p)) return;
+        if (manager.current) manager.current.handleSignal(p.from, p);
+        else if (early.current.length < MAX_EARLY_SIGNALS) early.current.push(p);
+      }),
+      conn.on("consultation_ended", (p) => mine(p) && finish("ended")),
+      conn.on("session_closed", (p) => finish(p.reason)),
+      conn.onReconnect(() => {
+        if (!joined.current) return;
+        void join().then(() => manager.current?.restartIce());
+      }),
+    ];
+    return () => {
+      offs.forEach((off) => off());
+      timers.forEach((timer) => window.clearTimeout(timer));
+    };
+  }, [conn, consultationId, join, finish]);
+
+  // Leaving the page: stop the camera; an advisor leaves the room explicitly (a customer
+  // keeps the place for the grace period, so that a reload brings them back).
+  useEffect(() => {
+    const leaveQuietly = () => {
+      if (!joined.current || role !== "advisor") return undefined;
+      joined.current = false;
+      return conn.request("room_leave", { consultation_id: consultationId });
+    };
+    const off = conn.onBeforeClose(leaveQuietly);
+    return () => {
+      off();
+      void leaveQuietly();
+      stopEverything();
+    };
+  }, [conn, consultationId, role, stopEverything]);
+
+  useEffect(() => {
+    document.title = info?.title ? `${info.title} · ${t("app.name")}` : t("app.name");
+  }, [info, t]);
+
+  const setMedia = (audio: boolean, video: boolean) => {
+    stream.current?.getAudioTracks().forEach((track) => (track.enabled = audio));
+    stream.current?.getVideoTracks().forEach((track) => (track.enabled = video));
+    setAudioOn(audio);
+    setVideoOn(video);
+    void conn.request("media_update", { consultation_id: consultationId, audio, video }).then((answer) => {
+      if (!answer.ok) setActionError(ApiError.from(answer.error));
+    });
+  };
+
+  const act = async <E extends ClientEvent>(event: E, payload: ClientEvents[E]["payload"], after?: () => void) => {
+    setActionError(null);
+    const answer = await conn.request(event, payload);
+    if (answer.ok) after?.();
+    else setActionError(ApiError.from(answer.error));
+  };
+
+  if (phase.name === "over") return <RoomOver reason={phase.reason} role={role} />;
+
+  if (phase.name === "consent" || phase.name === "starting") {
+    return (
+      <ConsentScreen
+        starting={phase.name === "starting"}
+        mediaError={phase.name === "consent" ? phase.mediaError : null}
+        onStart={(withMedia) => void start(withMedia)}
+      />
+    );
+  }
+
+  if (phase.name === "joining") return <Spinner label={t("room.joining")} />;
+
+  if (phase.name === "failed") {
+    return (
+      <section className="card narrow">
+        <Notice kind="error" testId="room-error">
+          {t("room.joinFailed")} {errorText(phase.error)}
+        </Notice>
+        <div className="row-actions">
+          <button type="button" className="button primary" onClick={() => setPhase({ name: "consent", mediaError: null })}>
+            {t("room.retry")}
+          </button>
+          {role === "advisor" && (
+            <button type="button" className="button" onClick={() => navigate("/dashboard")}>
+              {t("room.backToDashboard")}
+            </button>
+          )}
+        </div>
+      </section>
+    );
+  }
+
+  const peerOf = (id: string) => peers.find((p) => p.id === id);
+  const hasAudio = (localStream?.getAudioTracks().length ?? 0) > 0;
+  const hasVideo = (localStream?.getVideoTracks().length ?? 0) > 0;
+  const sorted = [...others].sort((a, b) => (a.role === b.role ? a.name.localeCompare(b.name) : a.role === "advisor" ? -1 : 1));
+
+  return (
+    <div className="room" data-testid="room">
+      <ConnectionBanner state={connState} error={connError} />
+      {actionError !== null && <Notice kind="error">{errorText(actionError)}</Notice>}
+      {info?.title && <h1 className="room-title">{info.title}</h1>}
+      <div className={`stage count-${Math.min(sorted.length, 5)}`}>
+        {sorted.length === 0 && <p className="stage-empty">{t("room.alone")}</p>}
+        {sorted.map((p) => {
+          const peer = peerOf(p.id);
+          const linking = p.connected && peer?.connectionState !== "connected";
+          return (
+            <VideoTile
+              key={p.id}
+              stream={peer?.stream ?? null}
+              label={p.role === "advisor" ? `${p.name} (${t("room.advisor")})` : p.name}
+              testId="remote-video"
+              participantId={p.id}
+              placeholder={
+                !p.connected ? (
+                  <span>{t("room.disconnected")}</span>
+                ) : !p.video ? (
+                  <Icon name="user" size={56} />
+                ) : linking ? (
+                  <span>{t("room.connecting")}</span>
+                ) : null
+              }
+              badges={<Badges participant={p} />}
+              actions={
+                role === "advisor" && p.role !== "advisor" ? (
+                  <ConfirmButton
+                    className="button small danger"
+                    label={t("room.remove")}
+                    question={t("room.removeConfirm", { name: p.name })}
+                    yes={t("room.remove")}
+                    testId="remove-button"
+                    onConfirm={() =>
+                      void act("participant_remove", { consultation_id: consultationId, participant_id: p.id })
+                    }
+                  />
+                ) : undefined
+              }
+            />
+          );
+        })}
+        <VideoTile
+          stream={localStream}
+          local
+          label={t("room.you")}
+          title={self?.name}
+          testId="local-video"
+          participantId={self?.id}
+          placeholder={!videoOn ? <Icon name="camOff" size={40} /> : null}
+          badges={!audioOn ? <span className="badge-warn">{t("room.micOff")}</span> : null}
+        />
+      </div>
+      <div className="controls" role="toolbar" aria-label={t("room.controls")}>
+        <button
+          type="button"
+          className={`button control ${audioOn ? "" : "off"}`}
+          onClick={() => setMedia(!audioOn, videoOn)}
+          disabled={!hasAudio}
+          aria-pressed={!audioOn}
+          data-testid="mute-button"
+        >
+          <Icon name={audioOn ? "mic" : "micOff"} />
+          <span>{audioOn ? t("room.mute") : t("room.unmute")}</span>
+        </button>
+        <button
+          type="button"
+          className={`button control ${videoOn ? "" : "off"}`}
+          onClick={() => setMedia(audioOn, !videoOn)}
+          disabled={!hasVideo}
+          aria-pressed={!videoOn}
+          data-testid="camera-button"
+        >
+          <Icon name={videoOn ? "cam" : "camOff"} />
+          <span>{videoOn ? t("room.cameraOff") : t("room.cameraOn")}</span>
+        </button>
+        <button
+          type="button"
+          className="button control"
+          onClick={() => void act("room_leave", { consultation_id: consultationId }, () => finish("left"))}
+          data-testid="leave-button"
+        >
+          <Icon name="leave" />
+          <span>{t("room.leave")}</span>
+        </button>
+        {role === "advisor" && (
+          <ConfirmButton
+            className="button control danger"
+            icon={<Icon name="end" />}
+            label={t("room.end")}
+            question={t("room.endConfirm")}
+            yes={t("room.endYes")}
+            testId="end-button"
+            onConfirm={() => void act("consultation_end", { consultation_id: consultationId }, () => finish("ended"))}
+          />
+        )}
+      </div>
+    </div>
+  );
+}

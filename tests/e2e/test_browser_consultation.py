@@ -1,0 +1,174 @@
+"""End to end in real Chromium (fake camera and microphone): an advisor and a customer meet
+through the team's instant link and each sees the other's video actually playing."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from playwright.async_api import Browser, ConsoleMessage, Page, async_playwright, expect
+
+from tests.conftest import RunningServer, Seed
+
+pytestmark = pytest.mark.e2e
+
+ROOT = Path(__file__).resolve().parents[2]
+CLIENT = ROOT / "client"
+ARTIFACTS = ROOT / "test-artifacts"
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--use-fake-device-for-media-stream",
+    "--use-fake-ui-for-media-stream",
+]
+STEP_MS = 15_000  # any single UI step
+MEDIA_MS = 30_000  # negotiation until the first decoded frames
+
+REMOTE_VIDEO_PLAYING = """() => {
+  const video = document.querySelector('[data-testid="remote-video"]');
+  if (!video || video.readyState < 2 || video.paused || video.videoWidth === 0) return false;
+  return video.getVideoPlaybackQuality().totalVideoFrames > 0;
+}"""
+
+
+def _newest_mtime(paths: list[Path]) -> float:
+    newest = 0.0
+    for path in paths:
+        files = path.rglob("*") if path.is_dir() else [path]
+        newest = max([newest, *(f.stat().st_mtime for f in files if f.is_file())])
+    return newest
+
+
+@pytest.fixture(scope="session")
+def client_built() -> Path:
+    """client/dist as scripts/test builds it; a missing or stale bundle is a failure, not
+    something to test around."""
+    bundle = CLIENT / "dist" / "assets" / "app.js"
+    sources = [CLIENT / "src", CLIENT / "public", CLIENT / "index.html", CLIENT / "build.mjs"]
+    if not bundle.is_file() or bundle.stat().st_mtime < _newest_mtime(sources):
+        pytest.fail("client/dist is missing or older than client/src: run ./scripts/test")
+    return CLIENT / "dist"
+
+
+@pytest.fixture
+def artifacts() -> Path:
+    """test-artifacts/ at the repository root (screenshots)."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    return ARTIFACTS
+
+
+@pytest.fixture
+def chromium_path() -> Path:
+    if not CHROMIUM.is_file():
+        pytest.fail("Debian Chromium is not installed at /usr/bin/chromium: run ./scripts/test")
+    return CHROMIUM
+
+
+@pytest.fixture
+async def browser(chromium_path: Path) -> AsyncIterator[Browser]:
+    async with async_playwright() as pw:
+        chromium = await pw.chromium.launch(
+            executable_path=str(chromium_path), args=CHROMIUM_ARGS, headless=True, timeout=STEP_MS
+        )
+        try:
+            yield chromium
+        finally:
+            await chromium.close()
+
+
+async def _page(browser: Browser, base_url: str, log: list[str], who: str) -> Page:
+    """A page in its own browser context (own cookies), camera and microphone allowed."""
+    context = await browser.new_context(base_url=base_url, viewport={"width": 1100, "height": 800})
+    await context.grant_permissions(["camera", "microphone"], origin=base_url)
+    page = await context.new_page()
+    page.set_default_timeout(STEP_MS)
+
+    def remember(message: ConsoleMessage) -> None:
+        if message.type in ("error", "warning"):
+            log.append(f"{who} console {message.type}: {message.text}")
+
+    page.on("console", remember)
+    page.on("pageerror", lambda err: log.append(f"{who} page error: {err}"))
+    return page
+
+
+async def test_instant_consultation_with_video_both_ways(
+    client_built: Path,
+    server: RunningServer,
+    seed_advisor: Seed,
+    browser: Browser,
+    artifacts: Path,
+) -> None:
+    advisor_account = await seed_advisor()
+    log: list[str] = []
+    advisor = await _page(browser, server.url, log, "advisor")
+    customer = await _page(browser, server.url, log, "customer")
+    try:
+        # The advisor signs in and watches the dashboard.
+        await advisor.goto("/login")
+        await advisor.get_by_test_id("login-username").fill(advisor_account["username"])
+        await advisor.get_by_test_id("login-password").fill(advisor_account["password"])
+        await advisor.get_by_test_id("login-submit").click()
+        await advisor.wait_for_url("**/dashboard")
+        await expect(advisor.get_by_test_id("new-consultation")).to_be_visible()
+
+        # The customer opens the team's instant link, acknowledges the notice, gives a name.
+        await customer.goto(f"/t/{advisor_account['team_slug']}")
+        await expect(customer.get_by_test_id("privacy-notice")).not_to_be_empty()
+        await customer.get_by_test_id("join-ack").check()
+        await customer.get_by_test_id("join-first-name").fill("Erika")
+        await customer.get_by_test_id("join-last-name").fill("Mustermann")
+        await customer.get_by_test_id("join-submit").click()
+        await customer.wait_for_url("**/c")
+        await expect(customer.get_by_test_id("lobby-waiting")).to_be_visible()
+
+        # The queue entry shows up live; the advisor picks the customer up.
+        entry = advisor.get_by_test_id("queue-entry").filter(has_text="Mustermann")
+        await expect(entry).to_have_count(1)
+        await entry.get_by_test_id("pickup-button").click()
+        await advisor.wait_for_url("**/room/*")
+
+        # Both switch on camera and microphone explicitly.
+        await customer.get_by_test_id("start-media").click()
+        await advisor.get_by_test_id("start-media").click()
+        await expect(customer.get_by_test_id("local-video")).to_be_visible()
+        await expect(advisor.get_by_test_id("local-video")).to_be_visible()
+
+        # Each page receives and decodes the other's video.
+        for page in (advisor, customer):
+            await expect(page.get_by_test_id("remote-video")).to_have_count(1)
+            await page.wait_for_function(REMOTE_VIDEO_PLAYING, timeout=MEDIA_MS, polling=250)
+        await expect(advisor.locator("figure.tile-remote")).to_contain_text("Erika Mustermann")
+        await expect(customer.locator("figure.tile-remote")).to_contain_text("Anna Advisor")
+
+        await advisor.screenshot(path=str(artifacts / "room-advisor.png"))
+        await customer.screenshot(path=str(artifacts / "room-customer.png"))
+
+        # The customer mutes; the advisor sees it.
+        await customer.get_by_test_id("mute-button").click()
+        await expect(advisor.locator("figure.tile-remote .badge-warn")).to_have_count(1)
+
+        # The advisor ends the consultation for everyone.
+        await advisor.get_by_test_id("end-button").click()
+        await advisor.get_by_test_id("end-button-confirm").click()
+        await expect(advisor.get_by_test_id("room-ended")).to_be_visible()
+        await expect(customer.get_by_test_id("room-ended")).to_be_visible()
+    except BaseException:
+        for name, page in (("advisor", advisor), ("customer", customer)):
+            try:
+                await page.screenshot(path=str(artifacts / f"failed-{name}.png"), timeout=5_000)
+            except Exception as err:  # the page may be gone already
+                log.append(f"no screenshot of {name}: {err}")
+        print("\n".join(log))
+        raise
+    finally:
+        await advisor.context.close()
+        await customer.context.close()
