@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import os
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
@@ -26,7 +27,10 @@ DEFAULT_NOTICE_EN = (
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="PARLEY_", frozen=True, extra="forbid")
+    # PARLEY_CONFIG names the config file (read by `load`), it is not a setting itself
+    model_config = SettingsConfigDict(
+        env_prefix="PARLEY_", frozen=True, extra="forbid", env_ignore_empty=True
+    )
 
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=0, le=65535)
@@ -94,6 +98,8 @@ class Settings(BaseSettings):
     def load(cls, config_file: Path | None = None, **overrides: Any) -> Settings:
         given = {key: value for key, value in overrides.items() if value is not None}
         from_env = cls(**given)
+        if config_file is None and os.environ.get("PARLEY_CONFIG"):
+            config_file = Path(os.environ["PARLEY_CONFIG"])
         if config_file is None:
             return from_env
         with config_file.open("rb") as fh:

@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import (
 )
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+MIGRATION_LOCK = 0x5061726C6579  # "Parley": the advisory lock key for schema upgrades
 
 
 def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -62,6 +63,11 @@ class Database:
         """Run the Alembic migrations up to `revision` on this engine."""
 
         def run(connection: Connection) -> None:
+            if connection.dialect.name == "postgresql":
+                # nodes starting together take turns; the lock ends with the transaction
+                connection.execute(
+                    text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK}
+                )
             command.upgrade(alembic_config(connection), revision)
 
         async with self.engine.begin() as conn:

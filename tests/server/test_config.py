@@ -50,3 +50,11 @@ def test_public_url_is_normalised_and_implies_tls():
     settings = Settings(public_url="https://parley.example.com/")
     assert settings.public_url == "https://parley.example.com" and settings.tls
     assert not Settings().tls
+
+
+def test_parley_config_names_the_file(tmp_path, monkeypatch):
+    config = tmp_path / "parley.toml"
+    config.write_text("lobby_size = 7\n")
+    monkeypatch.setenv("PARLEY_CONFIG", str(config))
+    assert Settings.load().lobby_size == 7
+    assert Settings.load(lobby_size=9).lobby_size == 9
