@@ -119,7 +119,7 @@ async def download(request: web.Request) -> web.StreamResponse:
     try:
         first = await anext(chunks)
     except (IntegrityError, FileNotFoundError, StopAsyncIteration):
-        log.error("file failed its integrity check file=%s", stored.id)
+        log.error("a file failed its integrity check consultation=%s", stored.consultation_id)
         raise IntegrityFailure("the stored file is damaged and cannot be delivered") from None
     response = web.StreamResponse(
         headers={
@@ -137,7 +137,10 @@ async def download(request: web.Request) -> web.StreamResponse:
             await response.write(piece)
     except IntegrityError:
         # the headers are out: cut the connection so the client sees a broken transfer
-        log.error("file failed its integrity check mid-transfer file=%s", stored.id)
+        log.error(
+            "a file failed its integrity check mid-transfer consultation=%s",
+            stored.consultation_id,
+        )
         if request.transport is not None:
             request.transport.close()
         return response
