@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -11,8 +12,20 @@ from aiohttp import web
 
 from server import api, files
 from server.config import Settings
+from server.jobs import retention_loop
 from server.keys import keyring_of
-from server.state import CHAT, CONSULTATIONS, CORE, FILES, LOBBY, NOTIFIER, ROOM, SIO
+from server.state import (
+    ACCESS_LOG,
+    CHAT,
+    CONSULTATIONS,
+    CORE,
+    FILES,
+    LOBBY,
+    NOTIFIER,
+    ROOM,
+    SIO,
+    TRUSTED_PROXIES,
+)
 from server.web_helpers import SETTINGS, csrf, errors, own_origin, security_headers
 from signaling.adapter import SocketAdapter, SocketNotifier, make_server
 from signaling.chat import Chat
@@ -22,6 +35,8 @@ from signaling.files import Files
 from signaling.lobby import Lobby
 from signaling.presence import Presence
 from signaling.room import Room
+from storage.access_log import AccessLog
+from storage.addresses import parse_networks
 from storage.blobs import BlobStore, DatabaseBlobStore, LocalBlobStore
 from storage.clock import Clock, utcnow
 from storage.db import Database
@@ -74,6 +89,8 @@ def create_app(settings: Settings, *, clock: Clock = utcnow) -> web.Application:
     app[CORE], app[LOBBY], app[ROOM], app[NOTIFIER], app[SIO] = core, lobby, room, notifier, sio
     app[CONSULTATIONS] = Consultations(core, lobby)
     app[CHAT], app[FILES] = chat, Files(core, blobs)
+    app[ACCESS_LOG] = AccessLog(db)
+    app[TRUSTED_PROXIES] = parse_networks(settings.trusted_proxies)
 
     def origin_allowed(environ: dict[str, Any]) -> bool:
         request: web.Request = environ["aiohttp.request"]
@@ -100,9 +117,13 @@ async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     await core.db.upgrade()
     await app[FILES].sweep(core.clock() - STALE_UPLOAD)
-    yield
-    await app[SIO].shutdown()
-    await app[ROOM].close()
+    async with app[ACCESS_LOG]:
+        retention_task = asyncio.create_task(retention_loop(app, settings))
+        yield
+        retention_task.cancel()
+        await asyncio.gather(retention_task, return_exceptions=True)
+        await app[SIO].shutdown()
+        await app[ROOM].close()
     await core.db.close()
 
 

@@ -10,14 +10,15 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError as DuplicateRow
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from signaling.core import FILE_NAME, Core, iso, joined_participant, names_of
+from signaling.core import Core, iso, joined_participant, names_of
 from signaling.errors import InvalidPayload
 from signaling.ports import consultation_room
 from signaling.protocol import ChatHistory, ChatSend
 from storage.models import ChatMessage, MessageKind, StoredFile, new_id
 from storage.repositories import ChatRepository, FileRepository, ParticipantRepository
+from storage.vault import CHAT_BODY, FILE_NAME
 
-KIND = "chat"
+KIND = CHAT_BODY
 
 
 class Chat:

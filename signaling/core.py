@@ -18,7 +18,7 @@ from storage.crypto import IntegrityError
 from storage.db import Database
 from storage.models import Consultation, InviteLink, Participant, ParticipantStatus
 from storage.repositories import ConsultationRepository, ParticipantRepository
-from storage.vault import KeyShredded, Vault
+from storage.vault import PARTICIPANT_NAME, KeyShredded, Vault
 
 log = logging.getLogger(__name__)
 
@@ -45,11 +45,6 @@ class Core:
     vault: Vault
     notice_version: str
     public_url: str = ""
-
-
-# record kinds in the associated data of sealed fields
-PARTICIPANT_NAME = "participant_name"
-FILE_NAME = "file_name"
 
 
 def seal_name(core: Core, dek: bytes, p: Participant, name: str) -> None:

@@ -12,7 +12,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from signaling import rules
 from signaling.chat import KIND as CHAT_KIND
 from signaling.chat import file_view, message_view
-from signaling.core import FILE_NAME as NAME
 from signaling.core import Core, names_of
 from signaling.errors import InvalidState, NotAuthorised, NotFound
 from signaling.ports import consultation_room
@@ -35,6 +34,7 @@ from storage.repositories import (
     FileRepository,
     ParticipantRepository,
 )
+from storage.vault import FILE_NAME as NAME
 
 log = logging.getLogger(__name__)
 
