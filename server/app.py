@@ -10,7 +10,8 @@ from typing import Any
 
 from aiohttp import web
 
-from server import api, files
+from server import api, files, privacy_api
+from server.access import stamp
 from server.config import Settings
 from server.jobs import retention_loop
 from server.keys import keyring_of
@@ -45,7 +46,17 @@ from storage.vault import Vault
 log = logging.getLogger(__name__)
 
 STALE_UPLOAD = timedelta(hours=1)  # an upload still unfinished after this has died
-PAGES = ("/", "/login", "/dashboard", "/c", "/t/{slug}", "/i/{token}", "/room/{consultation_id}")
+PAGES = (
+    "/",
+    "/login",
+    "/dashboard",
+    "/ops",
+    "/c",
+    "/t/{slug}",
+    "/i/{token}",
+    "/r/{token}",
+    "/room/{consultation_id}",
+)
 
 
 def limits_of(settings: Settings) -> Limits:
@@ -61,8 +72,16 @@ def limits_of(settings: Settings) -> Limits:
     )
 
 
+def blob_store_of(settings: Settings, db: Database) -> BlobStore:
+    if settings.blob_store == "database":
+        return DatabaseBlobStore(db)
+    return LocalBlobStore(settings.blob_path)
+
+
 def create_app(settings: Settings, *, clock: Clock = utcnow) -> web.Application:
-    app = web.Application(middlewares=[errors, csrf], client_max_size=settings.max_body_bytes)
+    app = web.Application(
+        middlewares=[stamp, errors, csrf], client_max_size=settings.max_body_bytes
+    )
     app[SETTINGS] = settings
 
     db = Database(settings.db_url)
@@ -81,11 +100,7 @@ def create_app(settings: Settings, *, clock: Clock = utcnow) -> web.Application:
     lobby = Lobby(core)
     room = Room(core)
     chat = Chat(core)
-    blobs: BlobStore = (
-        DatabaseBlobStore(db)
-        if settings.blob_store == "database"
-        else LocalBlobStore(settings.blob_path)
-    )
+    blobs = blob_store_of(settings, db)
     app[CORE], app[LOBBY], app[ROOM], app[NOTIFIER], app[SIO] = core, lobby, room, notifier, sio
     app[CONSULTATIONS] = Consultations(core, lobby)
     app[CHAT], app[FILES] = chat, Files(core, blobs)
@@ -101,6 +116,7 @@ def create_app(settings: Settings, *, clock: Clock = utcnow) -> web.Application:
 
     app.add_routes(api.routes)
     app.add_routes(files.routes)
+    app.add_routes(privacy_api.routes)
     for page in PAGES:
         app.router.add_get(page, index)
     assets = settings.client_dir / "assets"

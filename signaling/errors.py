@@ -90,6 +90,12 @@ class FileRejected(ParleyError):
     code, status = "file_rejected", 422
 
 
+class Restricted(ParleyError):
+    """Processing is restricted (a data-subject request): content is kept but frozen."""
+
+    code, status = "restricted", 423
+
+
 class ContentErased(ParleyError):
     code, status = "content_erased", 410
 

@@ -108,6 +108,7 @@ async def run(
 
     async with db.session() as s:
         await audit.append(s, now, "system:retention", "retention_run", "", **asdict(report))
+    await db.compact_log()
     log.info(
         "retention: %d addresses anonymised, %d access entries and %d consultations erased, "
         "%d skipped (restricted or on hold)",

@@ -34,6 +34,9 @@ async def record(s: AsyncSession, c: Consultation) -> ConsultationStats | None:
     it); None if they were written already."""
     if c.stats_recorded or c.ended_at is None:
         return None
+    c.stats_recorded = True
+    if c.started_at is None:
+        return None  # it never began (turned away from the queue, or nobody came)
     people = (await s.scalars(select(Participant).where(Participant.consultation_id == c.id))).all()
     counted = [p for p in people if p.admitted_at is not None]
     customers = [p for p in counted if p.role == ParticipantRole.customer]
@@ -62,7 +65,6 @@ async def record(s: AsyncSession, c: Consultation) -> ConsultationStats | None:
         files=files,
     )
     s.add(stats)
-    c.stats_recorded = True
     return stats
 
 
