@@ -59,7 +59,7 @@ async def test_a_socket_connection_is_an_entry(server, seed_advisor):
     await advisor.sock.close()
     async with asyncio.timeout(WAIT):  # the entry is written when the connection closes
         while not (sockets := [r for r in await entries(server, 1) if r.kind == "socket"]):
-            await asyncio.sleep(0.05)  # noqa: ASYNC110 - polling the database, bounded
+            await asyncio.sleep(0.05)
     socket = sockets[0]
     # frames are not counted (aiohttp keeps no total for a websocket): documented in privacy.md
     assert (socket.route, socket.status, socket.ip) == ("/socket.io/", 101, "127.0.0.1")
