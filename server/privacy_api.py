@@ -17,7 +17,7 @@ from server.state import CONSULTATIONS, CORE, FILES
 from server.web_helpers import SETTINGS, envelope, read_json
 from signaling.errors import (
     InvalidPayload,
-    InviteInvalid,
+    ReceiptInvalid,
     NotAuthenticated,
     NotAuthorised,
     Restricted,
@@ -185,11 +185,11 @@ async def receipt_holder(request: web.Request) -> Participant:
     try:
         token = TOKEN.validate_python(request.match_info["token"])
     except ValueError:
-        raise InviteInvalid("this receipt link is not valid") from None
+        raise ReceiptInvalid("this receipt link is not valid") from None
     async with request.app[CORE].db.session() as s:
         p = await ParticipantRepository(s).by_receipt(hash_token(token))
     if p is None:
-        raise InviteInvalid("this receipt link is not valid (or the data is erased already)")
+        raise ReceiptInvalid("this receipt link is not valid (or the data is erased already)")
     return p
 
 

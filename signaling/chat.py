@@ -18,7 +18,7 @@ from signaling.core import (
     mark_feature,
     names_of,
 )
-from signaling.errors import InvalidPayload, NotFound, Restricted
+from signaling.errors import ContentErased, InvalidPayload, NotFound, Restricted
 from signaling.ports import consultation_room
 from signaling.protocol import ChatHistory, ChatSend
 from storage.models import ChatMessage, MessageKind, StoredFile, new_id
@@ -88,6 +88,8 @@ class Chat:
             c = await ConsultationRepository(s).get(consultation_id)
             if c is None:
                 raise NotFound("no such consultation")
+            if c.erased_at is not None:
+                raise ContentErased("this consultation's content has been erased")
             check_unrestricted(c)
             rows = await ChatRepository(s).after(consultation_id, after_seq, limit + 1)
             views = await self._views(s, consultation_id, rows[:limit])

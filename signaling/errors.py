@@ -60,6 +60,10 @@ class InviteInvalid(ParleyError):
     code, status = "invite_invalid", 404
 
 
+class ReceiptInvalid(ParleyError):
+    code, status = "receipt_invalid", 404
+
+
 class InviteExpired(ParleyError):
     code, status = "invite_expired", 410
 

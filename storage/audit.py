@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import AuditEntry, AuditHead
@@ -38,12 +38,13 @@ async def append(
     subject: str = "",
     **details: Any,
 ) -> AuditEntry:
-    """Add an entry in the caller's transaction. The head row is locked for update, so
-    concurrent writers queue up instead of forking the chain."""
-    head = await s.scalar(select(AuditHead).where(AuditHead.id == 1).with_for_update())
+    """Add an entry in the caller's transaction. Writing to the head row first takes the
+    write lock (SQLite) or the row lock (PostgreSQL) before the head is read, so concurrent
+    writers queue up instead of forking the chain."""
+    await s.execute(update(AuditHead).where(AuditHead.id == 1).values(seq=AuditHead.seq))
+    head = await s.get(AuditHead, 1, populate_existing=True)
     if head is None:
-        head = AuditHead(id=1, seq=0, hash=GENESIS)
-        s.add(head)
+        raise RuntimeError("the audit head row is missing: the database was not migrated")
     text = json.dumps(details, sort_keys=True, separators=(",", ":"), default=str)[:500]
     seq = head.seq + 1
     digest = _digest(head.hash, seq, at, actor, action, subject, text)

@@ -298,6 +298,11 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("files", schema=None) as batch_op:
         batch_op.create_index("ix_files_consultation", ["consultation_id", "state"], unique=False)
+    # the audit chain's head exists from the start, so appenders can lock it
+    op.execute(
+        "INSERT INTO audit_head (id, seq, hash) "
+        "VALUES (1, 0, '0000000000000000000000000000000000000000000000000000000000000000')"
+    )
 
 
 def downgrade() -> None:
