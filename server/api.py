@@ -8,9 +8,9 @@ from typing import Any
 from aiohttp import web
 from pydantic import TypeAdapter, ValidationError
 
-from server.state import CONSULTATIONS, CORE, LOBBY, NOTIFIER, ROOM
+from server.state import CHAT, CONSULTATIONS, CORE, LOBBY, NOTIFIER, ROOM
 from server.web_helpers import SETTINGS, csrf_token, envelope, read_json, set_cookie
-from signaling.core import consultation_view
+from signaling.core import consultation_view, names_of
 from signaling.errors import (
     InvalidCredentials,
     InviteInvalid,
@@ -27,6 +27,7 @@ from signaling.protocol import (
     LoginBody,
     Slug,
     Token,
+    TranscriptQuery,
     parse,
 )
 from signaling.rules import Actor
@@ -103,8 +104,11 @@ async def session(request: web.Request) -> web.Response:
     if who is not None and who.account is not None:
         data["account"] = account_view(who.account, await team_of(request, who.account))
     elif who is not None and who.participant is not None:
+        core = request.app[CORE]
         status = await request.app[LOBBY].status(who.actor)
-        data["guest"] = {**status, "name": who.participant.name}
+        async with core.db.session() as s:
+            names = await names_of(core, s, [who.participant])
+        data["guest"] = {**status, "name": names[who.participant.id]}
     return envelope(data)
 
 
@@ -192,6 +196,17 @@ async def end_consultation(request: web.Request) -> web.Response:
     consultation_id = path_param(request, "consultation_id", ID)
     c = await request.app[ROOM].end(actor, consultation_id)
     return envelope({"consultation": consultation_view(c)})
+
+
+@routes.get("/api/consultations/{consultation_id}/chat")
+async def chat_transcript(request: web.Request) -> web.Response:
+    """The advisor reads back a consultation's chat, live or past."""
+    actor = await advisor(request)
+    consultation_id = path_param(request, "consultation_id", ID)
+    query = parse(TranscriptQuery, dict(request.query))
+    await request.app[CONSULTATIONS].owned(actor, consultation_id)
+    data = await request.app[CHAT].transcript(consultation_id, query.after_seq, query.limit)
+    return envelope(data)
 
 
 def notice(request: web.Request) -> dict[str, Any]:

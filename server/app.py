@@ -4,25 +4,32 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from typing import Any
 
 from aiohttp import web
 
-from server import api
+from server import api, files
 from server.config import Settings
-from server.state import CONSULTATIONS, CORE, LOBBY, NOTIFIER, ROOM, SIO
+from server.keys import keyring_of
+from server.state import CHAT, CONSULTATIONS, CORE, FILES, LOBBY, NOTIFIER, ROOM, SIO
 from server.web_helpers import SETTINGS, csrf, errors, own_origin, security_headers
 from signaling.adapter import SocketAdapter, SocketNotifier, make_server
+from signaling.chat import Chat
 from signaling.consultations import Consultations
 from signaling.core import Core, Limits
+from signaling.files import Files
 from signaling.lobby import Lobby
 from signaling.presence import Presence
 from signaling.room import Room
+from storage.blobs import BlobStore, DatabaseBlobStore, LocalBlobStore
 from storage.clock import Clock, utcnow
 from storage.db import Database
+from storage.vault import Vault
 
 log = logging.getLogger(__name__)
 
+STALE_UPLOAD = timedelta(hours=1)  # an upload still unfinished after this has died
 PAGES = ("/", "/login", "/dashboard", "/c", "/t/{slug}", "/i/{token}", "/room/{consultation_id}")
 
 
@@ -33,6 +40,8 @@ def limits_of(settings: Settings) -> Limits:
         queue_size=settings.queue_size,
         grace_seconds=settings.grace_seconds,
         invite_hours=settings.invite_hours,
+        chat_max_chars=settings.chat_max_chars,
+        upload_max_bytes=settings.upload_max_bytes,
         advisor_session_hours=settings.advisor_session_hours,
     )
 
@@ -50,22 +59,31 @@ def create_app(settings: Settings, *, clock: Clock = utcnow) -> web.Application:
         presence=Presence(),
         limits=limits_of(settings),
         clock=clock,
+        vault=Vault(keyring_of(settings)),
         notice_version=settings.notice_version,
         public_url=settings.public_url or "",
     )
     lobby = Lobby(core)
     room = Room(core)
+    chat = Chat(core)
+    blobs: BlobStore = (
+        DatabaseBlobStore(db)
+        if settings.blob_store == "database"
+        else LocalBlobStore(settings.blob_path)
+    )
     app[CORE], app[LOBBY], app[ROOM], app[NOTIFIER], app[SIO] = core, lobby, room, notifier, sio
     app[CONSULTATIONS] = Consultations(core, lobby)
+    app[CHAT], app[FILES] = chat, Files(core, blobs)
 
     def origin_allowed(environ: dict[str, Any]) -> bool:
         request: web.Request = environ["aiohttp.request"]
         return environ.get("HTTP_ORIGIN") == own_origin(request)
 
-    SocketAdapter(sio, core, lobby, room, origin_allowed, settings.max_event_bytes)
+    SocketAdapter(sio, core, lobby, room, chat, origin_allowed, settings.max_event_bytes)
     sio.attach(app)
 
     app.add_routes(api.routes)
+    app.add_routes(files.routes)
     for page in PAGES:
         app.router.add_get(page, index)
     assets = settings.client_dir / "assets"
@@ -81,6 +99,7 @@ async def lifecycle(app: web.Application) -> AsyncIterator[None]:
     if core.db.engine.dialect.name == "sqlite":
         settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     await core.db.upgrade()
+    await app[FILES].sweep(core.clock() - STALE_UPLOAD)
     yield
     await app[SIO].shutdown()
     await app[ROOM].close()

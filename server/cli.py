@@ -16,10 +16,13 @@ from aiohttp import web
 from server import admin
 from server.app import create_app
 from server.config import Settings
+from server.keys import keyring_of
 from signaling.errors import ParleyError
 from storage.clock import utcnow
+from storage.crypto import KeyDirectory
 from storage.db import Database
 from storage.models import Role
+from storage.vault import Vault
 
 
 def read_password(from_stdin: bool) -> str:
@@ -105,6 +108,39 @@ def account_add(role: Role) -> Callable[[argparse.Namespace], None]:
     return command
 
 
+def keys_command(args: argparse.Namespace) -> None:
+    """rotate: a new KEK becomes active and every data key is re-wrapped under it (content
+    is not touched); retire: delete KEK files no data key needs any more; rewrap: re-wrap
+    under the active KEK (after changing PARLEY_KEKS)."""
+    settings = settings_of(args)
+    directory = KeyDirectory(settings.key_path)
+    if args.action in ("rotate", "retire") and settings.keks is not None:
+        print(
+            "error: the keys come from PARLEY_KEKS: append a new key there, restart Parley, "
+            "run `parley keys rewrap`, then drop the old key from PARLEY_KEKS",
+            file=sys.stderr,
+        )
+        raise SystemExit(2)
+    if args.action == "rotate":
+        directory.load()
+        print(f"new active key-encryption key {directory.add()}")
+
+    async def work(db: Database) -> str:
+        vault = Vault(keyring_of(settings))
+        async with db.session() as s:
+            moved = await vault.rewrap(s)
+        lines = [f"{moved} data keys re-wrapped under {vault.keyring.active}"]
+        if args.action == "retire" or getattr(args, "retire", False):
+            async with db.session() as s:
+                in_use = await vault.keks_in_use(s)
+            for kek_id in sorted(set(vault.keyring.keks) - set(in_use) - {vault.keyring.active}):
+                directory.retire(kek_id)
+                lines.append(f"retired {kek_id}")
+        return "\n".join(lines)
+
+    run_admin(args, work)
+
+
 def db_upgrade(args: argparse.Namespace) -> None:
     async def work(db: Database) -> str:
         return "database is at the newest schema"
@@ -143,6 +179,15 @@ def parser() -> argparse.ArgumentParser:
             p.add_argument("--team", required=True, help="team slug")
         p.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
         p.set_defaults(func=account_add(role))
+
+    keys = sub.add_parser("keys", help="key-encryption keys").add_subparsers(
+        dest="action", required=True
+    )
+    p = keys.add_parser("rotate", parents=[common], help="new KEK, re-wrap every data key")
+    p.add_argument("--retire", action="store_true", help="then delete KEKs nothing uses")
+    p.set_defaults(func=keys_command)
+    for action, text in (("retire", "delete KEKs nothing uses"), ("rewrap", "re-wrap data keys")):
+        keys.add_parser(action, parents=[common], help=text).set_defaults(func=keys_command)
 
     db = sub.add_parser("db", help="database").add_subparsers(dest="action", required=True)
     p = db.add_parser("upgrade", parents=[common], help="apply migrations")

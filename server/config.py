@@ -6,10 +6,10 @@ from __future__ import annotations
 import os
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # Say only what Parley does today; operators replace this with their own notice.
@@ -50,6 +50,21 @@ class Settings(BaseSettings):
     grace_seconds: float = Field(default=60.0, gt=0, le=3600)
     invite_hours: int = Field(default=168, ge=1, le=720)
     advisor_session_hours: int = Field(default=12, ge=1, le=168)
+    chat_max_chars: int = Field(default=4000, ge=1, le=10_000)
+    upload_max_bytes: int = Field(default=25 * 1024 * 1024, ge=1024, le=2 * 1024**3)
+
+    # envelope encryption: KEKs from PARLEY_KEKS ("id:base64url,..."; the last one, or
+    # active_kek, wraps new data keys), else generated into keys_dir (default data_dir/keys)
+    keks: SecretStr | None = None
+    active_kek: str | None = None
+    keys_dir: Path | None = None
+    blob_store: Literal["local", "database"] = "local"
+    blob_dir: Path | None = None  # default data_dir/blobs
+    # optional malware scan: a command that reads the file on stdin and exits 0 if clean,
+    # 1 if infected (clamdscan's convention), e.g. ["clamdscan", "--no-summary", "-"]
+    scan_command: list[str] | None = None
+    scan_timeout_seconds: float = Field(default=60.0, gt=0, le=3600)
+
     max_event_bytes: int = Field(default=64 * 1024, ge=1024, le=1024 * 1024)
     max_body_bytes: int = Field(default=64 * 1024, ge=1024, le=1024 * 1024)
 
@@ -66,6 +81,14 @@ class Settings(BaseSettings):
     @property
     def db_url(self) -> str:
         return self.database_url or f"sqlite+aiosqlite:///{self.data_dir.resolve()}/parley.db"
+
+    @property
+    def key_path(self) -> Path:
+        return self.keys_dir or self.data_dir / "keys"
+
+    @property
+    def blob_path(self) -> Path:
+        return self.blob_dir or self.data_dir / "blobs"
 
     @property
     def tls(self) -> bool:

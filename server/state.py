@@ -6,8 +6,10 @@ import socketio
 from aiohttp import web
 
 from signaling.adapter import SocketNotifier
+from signaling.chat import Chat
 from signaling.consultations import Consultations
 from signaling.core import Core
+from signaling.files import Files
 from signaling.lobby import Lobby
 from signaling.room import Room
 
@@ -15,5 +17,7 @@ CORE = web.AppKey("core", Core)
 LOBBY = web.AppKey("lobby", Lobby)
 ROOM = web.AppKey("room", Room)
 CONSULTATIONS = web.AppKey("consultations", Consultations)
+CHAT = web.AppKey("chat", Chat)
+FILES = web.AppKey("files", Files)
 NOTIFIER = web.AppKey("notifier", SocketNotifier)
 SIO = web.AppKey("sio", socketio.AsyncServer)

@@ -12,6 +12,7 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 
 from server.config import Settings
+from signaling.core import storage_refusal
 from signaling.errors import (
     INTERNAL_ERROR,
     CsrfFailed,
@@ -67,7 +68,10 @@ async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
         if exc.status == 405:
             return error_response(MethodNotAllowed.code, "method not allowed here", 405)
         return error_response(InvalidPayload.code, exc.reason, exc.status)
-    except Exception:
+    except Exception as exc:
+        refusal = storage_refusal(exc)
+        if refusal is not None:
+            return error_response(refusal.code, refusal.message, refusal.status)
         log.exception("request failed route=%s", route_name(request))
         return error_response(INTERNAL_ERROR, "something went wrong on the server", 500)
 

@@ -13,7 +13,8 @@ from typing import Any, ClassVar
 import socketio
 
 from signaling import protocol as p
-from signaling.core import Core
+from signaling.chat import Chat
+from signaling.core import Core, storage_refusal
 from signaling.errors import (
     INTERNAL_ERROR,
     InvalidPayload,
@@ -106,6 +107,8 @@ class SocketAdapter:
         "rtc_signal": p.RtcSignal,
         "participant_remove": p.ParticipantRef,
         "consultation_end": p.ConsultationRef,
+        "chat_send": p.ChatSend,
+        "chat_history": p.ChatHistory,
     }
 
     def __init__(
@@ -114,6 +117,7 @@ class SocketAdapter:
         core: Core,
         lobby: Lobby,
         room: Room,
+        chat: Chat,
         origin_allowed: OriginCheck,
         max_event_bytes: int = 64 * 1024,
     ) -> None:
@@ -121,6 +125,7 @@ class SocketAdapter:
         self.core = core
         self.lobby = lobby
         self.room = room
+        self.chat = chat
         self.origin_allowed = origin_allowed
         self.max_event_bytes = max_event_bytes
         sio.on("connect", self._connect)
@@ -183,7 +188,10 @@ class SocketAdapter:
                 return ok(await handler(conn, p.parse(model, data)))
             except ParleyError as exc:
                 return error(exc.code, exc.message)
-            except Exception:
+            except Exception as exc:
+                refusal = storage_refusal(exc)
+                if refusal is not None:
+                    return error(refusal.code, refusal.message)
                 log.exception("event failed event=%s sid=%s", name, sid)
                 return error(INTERNAL_ERROR, "something went wrong on the server")
 
@@ -236,3 +244,9 @@ class SocketAdapter:
     async def consultation_end(self, conn: Connection, ref: p.ConsultationRef) -> dict[str, Any]:
         await self.room.end(conn.actor, ref.consultation_id)
         return {}
+
+    async def chat_send(self, conn: Connection, msg: p.ChatSend) -> dict[str, Any]:
+        return await self.chat.send(conn.sid, msg)
+
+    async def chat_history(self, conn: Connection, query: p.ChatHistory) -> dict[str, Any]:
+        return await self.chat.history(conn.sid, query)

@@ -40,6 +40,7 @@ class Consultations:
                     created_at=now,
                 )
             )
+            await self.core.vault.create(s, c.id, now)
             invite, token = await self._new_invite(InviteRepository(s), c, actor, hours)
         return {
             "consultation": consultation_view(c, [invite]),
@@ -62,6 +63,11 @@ class Consultations:
             )
         )
         return invite, token
+
+    async def owned(self, actor: Actor, consultation_id: str) -> Consultation:
+        """A consultation the actor owns, or a refusal."""
+        async with self.core.db.session() as s:
+            return await self._owned(s, actor, consultation_id)
 
     async def _owned(self, s: Any, actor: Actor, consultation_id: str) -> Consultation:
         c = await ConsultationRepository(s).get(consultation_id)

@@ -2,21 +2,32 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from signaling.errors import ContentErased, IntegrityFailure, NotAuthorised, ParleyError
 from signaling.ports import Notifier, account_room, participant_room, team_room
 from signaling.presence import Presence
 from storage.clock import Clock
+from storage.crypto import IntegrityError
 from storage.db import Database
 from storage.models import Consultation, InviteLink, Participant, ParticipantStatus
 from storage.repositories import ConsultationRepository, ParticipantRepository
+from storage.vault import KeyShredded, Vault
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
 class Limits:
     participants_per_consultation: int = 6
+    chat_max_chars: int = 4000
+    upload_max_bytes: int = 25 * 1024 * 1024
     lobby_size: int = 20
     queue_size: int = 50
     grace_seconds: float = 60.0
@@ -31,28 +42,76 @@ class Core:
     presence: Presence
     limits: Limits
     clock: Clock
+    vault: Vault
     notice_version: str
     public_url: str = ""
+
+
+# record kinds in the associated data of sealed fields
+PARTICIPANT_NAME = "participant_name"
+FILE_NAME = "file_name"
+
+
+def seal_name(core: Core, dek: bytes, p: Participant, name: str) -> None:
+    p.name_sealed = core.vault.seal_text(dek, p.consultation_id, PARTICIPANT_NAME, p.id, name)
+
+
+async def names_of(core: Core, s: AsyncSession, people: Sequence[Participant]) -> dict[str, str]:
+    """Open the sealed names of participants (of any consultations)."""
+    names = {}
+    for p in people:
+        dek = await core.vault.dek(s, p.consultation_id)
+        names[p.id] = core.vault.open_text(
+            dek, p.consultation_id, PARTICIPANT_NAME, p.id, p.name_sealed
+        )
+    return names
+
+
+def storage_refusal(exc: Exception) -> ParleyError | None:
+    """What a storage-layer failure means to a client, for the adapters; None if it is a
+    plain bug (answered `internal_error`)."""
+    if isinstance(exc, KeyShredded):
+        return ContentErased("this consultation's content has been erased")
+    if isinstance(exc, IntegrityError):
+        log.error("stored ciphertext failed authentication: %s", exc)
+        return IntegrityFailure("stored data failed its integrity check and was not used")
+    return None
+
+
+def joined_participant(core: Core, sid: str, consultation_id: str) -> str:
+    """The participant this socket is in the consultation's room as, or a refusal."""
+    pid = core.presence.participant_in(sid, consultation_id)
+    if pid is None:
+        raise NotAuthorised("you are not in this consultation's room")
+    return pid
 
 
 def iso(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
 
 
-def participant_view(p: Participant, presence: Presence) -> dict[str, Any]:
-    media = presence.media.get(p.id)
+def participant_view(
+    consultation_id: str, participant_id: str, role: str, name: str, presence: Presence
+) -> dict[str, Any]:
+    media = presence.media.get(participant_id)
     return {
-        "id": p.id,
-        "role": str(p.role),
-        "name": p.name,
+        "id": participant_id,
+        "role": role,
+        "name": name,
         "audio": media.audio if media else False,
         "video": media.video if media else False,
-        "connected": presence.in_room(p.consultation_id, p.id),
+        "connected": presence.in_room(consultation_id, participant_id),
     }
 
 
-def lobby_entry(p: Participant) -> dict[str, Any]:
-    return {"participant_id": p.id, "name": p.name, "waiting_since": iso(p.waiting_since)}
+def member_view(consultation_id: str, participant_id: str, presence: Presence) -> dict[str, Any]:
+    """The view of a participant who has joined the room (presence knows their name)."""
+    member = presence.members[participant_id]
+    return participant_view(consultation_id, participant_id, member.role, member.name, presence)
+
+
+def lobby_entry(p: Participant, name: str) -> dict[str, Any]:
+    return {"participant_id": p.id, "name": name, "waiting_since": iso(p.waiting_since)}
 
 
 def invite_view(i: InviteLink, url: str | None = None) -> dict[str, Any]:
@@ -81,7 +140,8 @@ def consultation_view(c: Consultation, invites: list[InviteLink] | None = None) 
 async def announce_queue(core: Core, team_id: str) -> None:
     async with core.db.session() as s:
         rows = await ConsultationRepository(s).queue(team_id)
-    queue = [{"consultation_id": c.id, **lobby_entry(p)} for c, p in rows]
+        names = await names_of(core, s, [p for _, p in rows])
+    queue = [{"consultation_id": c.id, **lobby_entry(p, names[p.id])} for c, p in rows]
     await core.notifier.emit(
         "queue_updated", {"team_id": team_id, "queue": queue}, team_room(team_id)
     )
@@ -92,7 +152,8 @@ async def lobby_of(core: Core, consultation_id: str) -> list[dict[str, Any]]:
         waiting = await ParticipantRepository(s).of_consultation(
             consultation_id, [ParticipantStatus.waiting]
         )
-    return [lobby_entry(p) for p in waiting]
+        names = await names_of(core, s, waiting)
+    return [lobby_entry(p, names[p.id]) for p in waiting]
 
 
 async def announce_lobby(core: Core, c: Consultation) -> None:

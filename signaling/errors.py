@@ -80,6 +80,26 @@ class MethodNotAllowed(ParleyError):
     code, status = "method_not_allowed", 405
 
 
+class FileTypeRefused(ParleyError):
+    code, status = "file_type_refused", 415
+
+
+class FileRejected(ParleyError):
+    """The malware scanner said no (or could not say yes)."""
+
+    code, status = "file_rejected", 422
+
+
+class ContentErased(ParleyError):
+    code, status = "content_erased", 410
+
+
+class IntegrityFailure(ParleyError):
+    """Stored ciphertext failed authentication: tampered, truncated or moved."""
+
+    code, status = "integrity_error", 500
+
+
 class NotReady(ParleyError):
     code, status = "not_ready", 503
 

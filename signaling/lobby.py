@@ -15,6 +15,8 @@ from signaling.core import (
     consultation_view,
     lobby_entry,
     lobby_of,
+    names_of,
+    seal_name,
     tell_customer,
 )
 from signaling.errors import (
@@ -34,6 +36,7 @@ from storage.models import (
     Participant,
     ParticipantRole,
     ParticipantStatus,
+    new_id,
 )
 from storage.repositories import (
     ConsultationRepository,
@@ -81,6 +84,7 @@ class Lobby:
                         created_at=now,
                     )
                 )
+                await core.vault.create(s, consultation.id, now)
             else:
                 assert body.invite is not None  # the model guarantees one of the two
                 invite = await self.valid_invite(InviteRepository(s), body.invite)
@@ -95,20 +99,20 @@ class Lobby:
                 rules.check_lobby_room(waiting, core.limits.lobby_size)
                 if consultation.state == ConsultationState.waiting:
                     consultation.state = ConsultationState.lobby
-            participant = await ParticipantRepository(s).add(
-                Participant(
-                    consultation_id=consultation.id,
-                    role=ParticipantRole.customer,
-                    status=ParticipantStatus.waiting,
-                    first_name=body.first_name,
-                    last_name=body.last_name,
-                    session_token_hash=hash_token(token),
-                    notice_version=body.notice_version,
-                    notice_acknowledged_at=now,
-                    created_at=now,
-                    waiting_since=now,
-                )
+            participant = Participant(
+                id=new_id(),
+                consultation_id=consultation.id,
+                role=ParticipantRole.customer,
+                status=ParticipantStatus.waiting,
+                session_token_hash=hash_token(token),
+                notice_version=body.notice_version,
+                notice_acknowledged_at=now,
+                created_at=now,
+                waiting_since=now,
             )
+            dek = await core.vault.dek(s, consultation.id)
+            seal_name(core, dek, participant, f"{body.first_name} {body.last_name}")
+            await ParticipantRepository(s).add(participant)
         await announce_lobby(core, consultation)
         return participant, token
 
@@ -206,6 +210,7 @@ class Lobby:
         assert actor.account_id is not None and actor.team_id is not None
         async with self.core.db.session() as s:
             rows = await ConsultationRepository(s).queue(actor.team_id)
+            names = await names_of(self.core, s, [p for _, p in rows])
             own = await ConsultationRepository(s).of_advisor(actor.account_id)
             invites = await InviteRepository(s).of_consultations([c.id for c in own])
         consultations = []
@@ -214,5 +219,5 @@ class Lobby:
             live = c.state != ConsultationState.ended
             view["waiting"] = await lobby_of(self.core, c.id) if live else []
             consultations.append(view)
-        queue = [{"consultation_id": c.id, **lobby_entry(p)} for c, p in rows]
+        queue = [{"consultation_id": c.id, **lobby_entry(p, names[p.id])} for c, p in rows]
         return {"queue": queue, "consultations": consultations}

@@ -15,6 +15,14 @@ class MediaState:
     video: bool = True
 
 
+@dataclass(frozen=True, slots=True)
+class Member:
+    """What the room needs to know of a joined participant without asking the database."""
+
+    role: str
+    name: str
+
+
 @dataclass(slots=True)
 class Connection:
     sid: str
@@ -31,6 +39,7 @@ class Presence:
         # consultation id -> participant ids joined in its room
         self._rooms: dict[str, set[str]] = defaultdict(set)
         self.media: dict[str, MediaState] = {}
+        self.members: dict[str, Member] = {}
 
     def connect(self, sid: str, actor: Actor, session_key: str) -> Connection:
         conn = Connection(sid, actor, session_key)
@@ -50,7 +59,7 @@ class Presence:
         del self._connections[sid]
         return last
 
-    def join(self, sid: str, consultation_id: str, participant_id: str) -> bool:
+    def join(self, sid: str, consultation_id: str, participant_id: str, member: Member) -> bool:
         """Join a socket to a room as a participant; True if it is the participant's first
         socket there."""
         conn = self._connections[sid]
@@ -59,6 +68,7 @@ class Presence:
         self._joined[participant_id].add(sid)
         self._rooms[consultation_id].add(participant_id)
         self.media.setdefault(participant_id, MediaState())
+        self.members[participant_id] = member
         return first
 
     def leave(self, sid: str, consultation_id: str) -> str | None:
@@ -89,8 +99,13 @@ class Presence:
             room.discard(participant_id)
             if not room:
                 del self._rooms[consultation_id]
-        self.media.pop(participant_id, None)
+        self.forget(participant_id)
         return sids
+
+    def forget(self, participant_id: str) -> None:
+        """Drop what was kept of a participant who is gone for good (not merely offline)."""
+        self.media.pop(participant_id, None)
+        self.members.pop(participant_id, None)
 
     def sids_of(self, participant_id: str) -> frozenset[str]:
         return frozenset(self._joined.get(participant_id, ()))

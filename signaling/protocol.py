@@ -143,6 +143,40 @@ class RtcSignal(Payload):
         return out
 
 
+CHAT_HARD_MAX = 10_000
+ClientId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{8,64}$")]
+
+
+class ChatSend(Payload):
+    consultation_id: Id
+    client_id: ClientId
+    body: Annotated[str, StringConstraints(min_length=1, max_length=CHAT_HARD_MAX)]
+
+    @field_validator("body")
+    @classmethod
+    def _text_only(cls, value: str) -> str:
+        value = value.replace("\r\n", "\n")
+        if any(unicodedata.category(c) == "Cc" and c not in "\n\t" for c in value):
+            raise ValueError("control characters are not allowed")
+        if not value.strip():
+            raise ValueError("must not be empty")
+        return value
+
+
+class ChatHistory(Payload):
+    consultation_id: Id
+    after_seq: Annotated[int, Field(ge=0)] = 0
+    limit: Annotated[int, Field(ge=1, le=500)] = 200
+
+
+class TranscriptQuery(Payload):
+    """Query string of the advisor's transcript: numbers arrive as text."""
+
+    model_config = ConfigDict(extra="forbid", strict=False, frozen=True)
+    after_seq: Annotated[int, Field(ge=0)] = 0
+    limit: Annotated[int, Field(ge=1, le=500)] = 200
+
+
 def parse(model: type[P], data: object) -> P:
     """Validate `data` into `model`, or raise InvalidPayload naming the first bad field.
     The message never echoes the value (it may be a name or content)."""

@@ -8,9 +8,19 @@ import logging
 from typing import Any
 
 from signaling import rules
-from signaling.core import Core, announce_lobby, participant_view, tell_customer
+from signaling.core import (
+    Core,
+    announce_lobby,
+    joined_participant,
+    member_view,
+    names_of,
+    participant_view,
+    seal_name,
+    tell_customer,
+)
 from signaling.errors import InvalidState, NotAuthorised, NotFound
 from signaling.ports import account_room, consultation_room
+from signaling.presence import Member
 from signaling.protocol import MediaUpdate, ParticipantRef, RtcSignal
 from signaling.rules import Actor
 from storage.models import (
@@ -20,6 +30,7 @@ from storage.models import (
     Participant,
     ParticipantRole,
     ParticipantStatus,
+    new_id,
 )
 from storage.repositories import (
     AccountRepository,
@@ -69,16 +80,22 @@ class Room:
                     raise NotAuthorised("you have not been admitted to this consultation")
                 me = found
             admitted = await participants.of_consultation(c.id, [ParticipantStatus.admitted])
+            names = await names_of(core, s, [me, *admitted])
         resumed = self._cancel_grace(me.id)
-        first = core.presence.join(sid, c.id, me.id)
+        first = core.presence.join(sid, c.id, me.id, Member(str(me.role), names[me.id]))
         await core.notifier.enter_room(sid, consultation_room(c.id))
         if first:
             event = "participant_updated" if resumed else "participant_joined"
-            data = {"consultation_id": c.id, "participant": participant_view(me, core.presence)}
+            data = {"consultation_id": c.id, "participant": member_view(c.id, me.id, core.presence)}
             await core.notifier.emit(event, data, consultation_room(c.id), skip_sid=sid)
+        others = [
+            participant_view(c.id, p.id, str(p.role), names[p.id], core.presence)
+            for p in admitted
+            if p.id != me.id
+        ]
         return {
-            "self": participant_view(me, core.presence),
-            "participants": [participant_view(p, core.presence) for p in admitted if p.id != me.id],
+            "self": member_view(c.id, me.id, core.presence),
+            "participants": others,
             "consultation": {"id": c.id, "state": str(c.state), "title": c.title},
         }
 
@@ -100,24 +117,21 @@ class Room:
             actor.account_id
         )
         assert account is not None
-        return await participants.add(
-            Participant(
-                consultation_id=c.id,
-                role=ParticipantRole.advisor,
-                status=ParticipantStatus.admitted,
-                account_id=account.id,
-                first_name=account.display_name,
-                last_name="",
-                created_at=now,
-                admitted_at=now,
-            )
+        me = Participant(
+            id=new_id(),
+            consultation_id=c.id,
+            role=ParticipantRole.advisor,
+            status=ParticipantStatus.admitted,
+            account_id=account.id,
+            created_at=now,
+            admitted_at=now,
         )
+        dek = await self.core.vault.dek(participants.session, c.id)
+        seal_name(self.core, dek, me, account.display_name)
+        return await participants.add(me)
 
     def _joined(self, sid: str, consultation_id: str) -> str:
-        pid = self.core.presence.participant_in(sid, consultation_id)
-        if pid is None:
-            raise NotAuthorised("you are not in this consultation's room")
-        return pid
+        return joined_participant(self.core, sid, consultation_id)
 
     async def leave(self, sid: str, consultation_id: str) -> dict[str, Any]:
         pid = self._joined(sid, consultation_id)
@@ -134,14 +148,12 @@ class Room:
 
     async def media(self, sid: str, update: MediaUpdate) -> dict[str, Any]:
         pid = self._joined(sid, update.consultation_id)
-        state = self.core.presence.media[pid]
+        presence = self.core.presence
+        state = presence.media[pid]
         state.audio, state.video = update.audio, update.video
-        async with self.core.db.session() as s:
-            me = await ParticipantRepository(s).get(pid)
-        assert me is not None
         data = {
             "consultation_id": update.consultation_id,
-            "participant": participant_view(me, self.core.presence),
+            "participant": member_view(update.consultation_id, pid, presence),
         }
         await self.core.notifier.emit(
             "participant_updated", data, consultation_room(update.consultation_id), skip_sid=sid
@@ -222,18 +234,14 @@ class Room:
     async def disconnected(self, sid: str) -> None:
         """A socket went away: for each room it was someone's last socket in, tell the room
         and start the grace period."""
-        for consultation_id, pid in self.core.presence.disconnect(sid):
-            async with self.core.db.session() as s:
-                me = await ParticipantRepository(s).get(pid)
-            if me is None:
-                continue
+        presence = self.core.presence
+        for consultation_id, pid in presence.disconnect(sid):
             data = {
                 "consultation_id": consultation_id,
-                "participant": participant_view(me, self.core.presence),
+                "participant": member_view(consultation_id, pid, presence),
             }
-            await self.core.notifier.emit(
-                "participant_updated", data, consultation_room(consultation_id)
-            )
+            room = consultation_room(consultation_id)
+            await self.core.notifier.emit("participant_updated", data, room)
             self._cancel_grace(pid)
             self._grace[pid] = asyncio.create_task(self._expire(consultation_id, pid))
 
@@ -257,7 +265,7 @@ class Room:
         except Exception:
             log.exception("grace expiry failed consultation=%s", consultation_id)
             return
-        core.presence.media.pop(participant_id, None)
+        core.presence.forget(participant_id)
         data = {"consultation_id": consultation_id, "participant_id": participant_id}
         await core.notifier.emit(
             "participant_left", {**data, "reason": "timeout"}, consultation_room(consultation_id)

@@ -43,7 +43,8 @@ class Database:
     on success and rolls back on error; repositories never commit."""
 
     def __init__(self, url: str, *, pool_size: int = 10, echo: bool = False) -> None:
-        kwargs: dict[str, Any] = {"echo": echo, "pool_pre_ping": True}
+        # hide_parameters: errors and logs never carry the bound values (names, content)
+        kwargs: dict[str, Any] = {"echo": echo, "pool_pre_ping": True, "hide_parameters": True}
         if url.startswith("sqlite"):
             kwargs.pop("pool_pre_ping")
         else:

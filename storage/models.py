@@ -6,7 +6,17 @@ import enum
 import uuid
 from datetime import UTC, datetime
 
-from sqlalchemy import DateTime, Enum, ForeignKey, Index, String, TypeDecorator
+from sqlalchemy import (
+    BigInteger,
+    DateTime,
+    Enum,
+    ForeignKey,
+    Index,
+    LargeBinary,
+    String,
+    TypeDecorator,
+    UniqueConstraint,
+)
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -118,6 +128,22 @@ class Consultation(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    # the last chat sequence number handed out; incremented in the database, never in memory
+    chat_seq: Mapped[int] = mapped_column(default=0)
+
+
+class ConsultationKey(Base):
+    """A consultation's data key, wrapped by a key-encryption key. Deleting this row
+    crypto-shreds everything sealed under it."""
+
+    __tablename__ = "consultation_keys"
+
+    consultation_id: Mapped[str] = mapped_column(
+        ForeignKey("consultations.id", ondelete="CASCADE"), primary_key=True
+    )
+    kek_id: Mapped[str] = mapped_column(String(32), index=True)
+    wrapped_dek: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
 class Participant(Base):
@@ -129,8 +155,8 @@ class Participant(Base):
     role: Mapped[ParticipantRole] = mapped_column(_enum(ParticipantRole))
     status: Mapped[ParticipantStatus] = mapped_column(_enum(ParticipantStatus))
     account_id: Mapped[str | None] = mapped_column(ForeignKey("accounts.id"), default=None)
-    first_name: Mapped[str] = mapped_column(String(200))
-    last_name: Mapped[str] = mapped_column(String(200))
+    # "first last", sealed under the consultation's data key (see storage.vault)
+    name_sealed: Mapped[bytes] = mapped_column(LargeBinary)
     session_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True, default=None)
     notice_version: Mapped[str | None] = mapped_column(String(32), default=None)
     notice_acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
@@ -138,10 +164,6 @@ class Participant(Base):
     waiting_since: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
     admitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
     left_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
-
-    @property
-    def name(self) -> str:
-        return f"{self.first_name} {self.last_name}".strip()
 
 
 class InviteLink(Base):
@@ -158,3 +180,60 @@ class InviteLink(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+
+
+class MessageKind(enum.StrEnum):
+    text = "text"
+    file = "file"
+
+
+class ChatMessage(Base):
+    __tablename__ = "chat_messages"
+    __table_args__ = (
+        UniqueConstraint("consultation_id", "seq"),
+        UniqueConstraint("consultation_id", "sender_id", "client_id"),
+    )
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    consultation_id: Mapped[str] = mapped_column(ForeignKey("consultations.id", ondelete="CASCADE"))
+    seq: Mapped[int]
+    sender_id: Mapped[str] = mapped_column(ForeignKey("participants.id", ondelete="CASCADE"))
+    client_id: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[MessageKind] = mapped_column(_enum(MessageKind))
+    body_sealed: Mapped[bytes] = mapped_column(LargeBinary)
+    file_id: Mapped[str | None] = mapped_column(String(32), default=None)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class FileState(enum.StrEnum):
+    uploading = "uploading"
+    ready = "ready"
+    deleted = "deleted"
+
+
+class StoredFile(Base):
+    """A file exchanged in a consultation. Its name is sealed; its content lives in the blob
+    store as sealed chunks; only `ready` files are visible."""
+
+    __tablename__ = "files"
+    __table_args__ = (Index("ix_files_consultation", "consultation_id", "state"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    consultation_id: Mapped[str] = mapped_column(ForeignKey("consultations.id", ondelete="CASCADE"))
+    uploader_id: Mapped[str] = mapped_column(ForeignKey("participants.id", ondelete="CASCADE"))
+    name_sealed: Mapped[bytes] = mapped_column(LargeBinary)
+    content_type: Mapped[str] = mapped_column(String(128))
+    size: Mapped[int] = mapped_column(BigInteger)
+    chunk_count: Mapped[int] = mapped_column(default=0)
+    state: Mapped[FileState] = mapped_column(_enum(FileState))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class BlobChunk(Base):
+    """A sealed chunk of a file, for the database blob store (any node serves any file)."""
+
+    __tablename__ = "blob_chunks"
+
+    blob_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    idx: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    data: Mapped[bytes] = mapped_column(LargeBinary)

@@ -12,13 +12,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage.models import (
     Account,
     AuthSession,
+    ChatMessage,
     Consultation,
     ConsultationKind,
     ConsultationState,
+    FileState,
     InviteLink,
     Participant,
     ParticipantRole,
     ParticipantStatus,
+    StoredFile,
     Team,
 )
 
@@ -224,3 +227,68 @@ async def move_participant(
         .execution_options(synchronize_session="fetch")
     )
     return _rowcount(await session.execute(stmt)) == 1
+
+
+class ChatRepository(Repository):
+    async def next_seq(self, consultation_id: str) -> int:
+        """The consultation's next chat sequence number, counted in the database so every
+        node and every concurrent writer gets a distinct, gap-free number."""
+        stmt = (
+            update(Consultation)
+            .where(Consultation.id == consultation_id)
+            .values(chat_seq=Consultation.chat_seq + 1)
+            .returning(Consultation.chat_seq)
+        )
+        return int((await self.session.execute(stmt)).scalar_one())
+
+    async def by_client_id(
+        self, consultation_id: str, sender_id: str, client_id: str
+    ) -> ChatMessage | None:
+        stmt = select(ChatMessage).where(
+            ChatMessage.consultation_id == consultation_id,
+            ChatMessage.sender_id == sender_id,
+            ChatMessage.client_id == client_id,
+        )
+        return await self.session.scalar(stmt)
+
+    async def add(self, message: ChatMessage) -> ChatMessage:
+        self.session.add(message)
+        await self.session.flush()
+        return message
+
+    async def after(self, consultation_id: str, seq: int, limit: int) -> Sequence[ChatMessage]:
+        stmt = (
+            select(ChatMessage)
+            .where(ChatMessage.consultation_id == consultation_id, ChatMessage.seq > seq)
+            .order_by(ChatMessage.seq)
+            .limit(limit)
+        )
+        return (await self.session.scalars(stmt)).all()
+
+
+class FileRepository(Repository):
+    async def get(self, file_id: str) -> StoredFile | None:
+        return await self.session.get(StoredFile, file_id)
+
+    async def add(self, stored: StoredFile) -> StoredFile:
+        self.session.add(stored)
+        await self.session.flush()
+        return stored
+
+    async def of_consultation(self, consultation_id: str) -> Sequence[StoredFile]:
+        stmt = (
+            select(StoredFile)
+            .where(
+                StoredFile.consultation_id == consultation_id,
+                StoredFile.state == FileState.ready,
+            )
+            .order_by(StoredFile.created_at)
+        )
+        return (await self.session.scalars(stmt)).all()
+
+    async def unfinished(self, before: datetime) -> Sequence[StoredFile]:
+        """Uploads that never finished (a node died mid-upload)."""
+        stmt = select(StoredFile).where(
+            StoredFile.state == FileState.uploading, StoredFile.created_at < before
+        )
+        return (await self.session.scalars(stmt)).all()

@@ -80,9 +80,24 @@ class RunningServer:
     clock: FakeClock | None
     _closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
+    _runner: web.AppRunner | None = None
+
     @property
     def origin(self) -> str:
         return self.url
+
+    async def app_stop(self) -> None:
+        """Stop the server now (clients first), e.g. to inspect its files at rest."""
+        await self.close_clients()
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def close_clients(self) -> None:
+        for close in reversed(self._closers):
+            with contextlib.suppress(Exception):  # a client the test closed already
+                await asyncio.wait_for(close(), 5)
+        self._closers.clear()
 
     def http(self) -> Http:
         client = Http(self.url)
@@ -131,14 +146,12 @@ async def server(
     await site.start()
     port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
     running = RunningServer(f"http://127.0.0.1:{port}", app, settings, server_clock)
+    running._runner = runner
     before = {t for t in asyncio.all_tasks()}
     try:
         yield running
     finally:
-        for close in reversed(running._closers):
-            with contextlib.suppress(Exception):  # a client the test closed already
-                await asyncio.wait_for(close(), 5)
-        await runner.cleanup()
+        await running.app_stop()
     await asyncio.sleep(0.05)
     leaked = [
         t

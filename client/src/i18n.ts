@@ -30,6 +30,11 @@ const en = {
   "error.network_error": "No connection to the server. Please check your connection and try again.",
   "error.connection_refused": "The server refused the connection. Please reload the page.",
   "error.generic": "Something went wrong. Please try again.",
+  "error.file_type_refused": "This type of file is not accepted.",
+  "error.file_rejected": "The security check refused the file.",
+  "error.content_erased": "This content has been erased for good.",
+  "error.integrity_error": "The stored data is damaged and cannot be shown.",
+  "error.method_not_allowed": "That is not possible.",
 
   "login.title": "Advisor login",
   "login.username": "Username",
@@ -132,6 +137,59 @@ const en = {
   "room.joinFailed": "You could not join the consultation.",
   "room.retry": "Try again",
 
+  "chat.title": "Chat",
+  "chat.tabs": "Show video or chat",
+  "chat.tabVideo": "Video",
+  "chat.tabChat": "Chat",
+  "chat.unread": "{n} new",
+  "chat.empty": "No messages yet. Messages and files are stored encrypted and seen only by the participants of this consultation.",
+  "chat.loading": "Loading messages…",
+  "chat.historyFailed": "Earlier messages could not be loaded. They will be loaded when the connection is back.",
+  "chat.you": "You",
+  "chat.messages": "Messages",
+  "chat.inputLabel": "Message",
+  "chat.placeholder": "Write a message…",
+  "chat.hint": "Enter sends, Shift+Enter starts a new line.",
+  "chat.send": "Send",
+  "chat.sending": "sending…",
+  "chat.notSent": "not sent",
+  "chat.retry": "Retry",
+  "chat.discard": "Discard",
+  "chat.remaining": "{n} characters left",
+  "chat.opensInNewTab": "(opens in a new tab)",
+
+  "file.share": "Share a file",
+  "file.limits": "Up to 25 MB: PDF, images, text and office documents.",
+  "file.drop": "Drop files here to share them",
+  "file.download": "Download",
+  "file.delete": "Delete",
+  "file.deleteConfirm": "Delete this file for everyone?",
+  "file.deleteYes": "Yes, delete",
+  "file.deleted": "This file has been deleted.",
+  "file.deleteFailed": "The file could not be deleted. {reason}",
+  "file.uploading": "Uploading “{name}”",
+  "file.cancel": "Cancel",
+  "file.dismiss": "Close",
+  "file.progress": "{percent} % of {size}",
+
+  "upload.payload_too_large": "“{name}” was not shared: it is larger than 25 MB. Please make it smaller (for example, compress it or split it into several files) and try again.",
+  "upload.file_type_refused": "“{name}” was not shared: this type of file is not accepted, or its content does not match its file extension. You can share PDF files, images (PNG, JPEG, WebP, HEIC), text files and office documents (Word, Excel, PowerPoint, OpenDocument).",
+  "upload.file_rejected": "“{name}” was not shared: the security check (virus scan) refused the file or could not finish. Please check the file and try again, or share a different file.",
+  "upload.not_authorised": "“{name}” was not shared: you may not share files in this consultation right now (perhaps you are no longer in the room). Please rejoin the consultation and try again.",
+  "upload.other": "“{name}” was not shared. {reason}",
+
+  "record.button": "Chat record",
+  "record.hide": "Hide chat record",
+  "record.title": "Chat record",
+  "record.loading": "Loading the chat record…",
+  "record.empty": "There are no messages in this consultation.",
+  "record.failed": "The chat record could not be loaded. {reason}",
+  "record.readOnly": "Read-only: the messages and files of this consultation, oldest first.",
+
+  "size.bytes": "{n} bytes",
+  "size.kb": "{n} KB",
+  "size.mb": "{n} MB",
+
   "time.seconds": "{n} s",
   "time.minutes": "{n} min",
   "time.hours": "{h} h {m} min",
@@ -166,6 +224,11 @@ const de: Record<Key, string> = {
   "error.network_error": "Keine Verbindung zum Server. Bitte prüfen Sie Ihre Verbindung und versuchen Sie es erneut.",
   "error.connection_refused": "Der Server hat die Verbindung abgelehnt. Bitte laden Sie die Seite neu.",
   "error.generic": "Etwas ist schiefgelaufen. Bitte versuchen Sie es erneut.",
+  "error.file_type_refused": "Dieser Dateityp ist nicht erlaubt.",
+  "error.file_rejected": "Die Sicherheitsprüfung hat die Datei abgelehnt.",
+  "error.content_erased": "Diese Inhalte wurden endgültig gelöscht.",
+  "error.integrity_error": "Die gespeicherten Daten sind beschädigt und können nicht angezeigt werden.",
+  "error.method_not_allowed": "Das ist nicht möglich.",
 
   "login.title": "Anmeldung für Beratende",
   "login.username": "Benutzername",
@@ -268,6 +331,59 @@ const de: Record<Key, string> = {
   "room.joinFailed": "Sie konnten der Beratung nicht beitreten.",
   "room.retry": "Erneut versuchen",
 
+  "chat.title": "Chat",
+  "chat.tabs": "Video oder Chat anzeigen",
+  "chat.tabVideo": "Video",
+  "chat.tabChat": "Chat",
+  "chat.unread": "{n} neu",
+  "chat.empty": "Noch keine Nachrichten. Nachrichten und Dateien werden verschlüsselt gespeichert und sind nur für die Teilnehmenden dieser Beratung sichtbar.",
+  "chat.loading": "Nachrichten werden geladen …",
+  "chat.historyFailed": "Frühere Nachrichten konnten nicht geladen werden. Sie werden geladen, sobald die Verbindung wieder steht.",
+  "chat.you": "Sie",
+  "chat.messages": "Nachrichten",
+  "chat.inputLabel": "Nachricht",
+  "chat.placeholder": "Nachricht schreiben …",
+  "chat.hint": "Enter sendet, Umschalt+Enter beginnt eine neue Zeile.",
+  "chat.send": "Senden",
+  "chat.sending": "wird gesendet …",
+  "chat.notSent": "nicht gesendet",
+  "chat.retry": "Erneut senden",
+  "chat.discard": "Verwerfen",
+  "chat.remaining": "noch {n} Zeichen",
+  "chat.opensInNewTab": "(öffnet in einem neuen Tab)",
+
+  "file.share": "Datei teilen",
+  "file.limits": "Bis 25 MB: PDF, Bilder, Text- und Office-Dokumente.",
+  "file.drop": "Dateien hier ablegen, um sie zu teilen",
+  "file.download": "Herunterladen",
+  "file.delete": "Löschen",
+  "file.deleteConfirm": "Diese Datei für alle löschen?",
+  "file.deleteYes": "Ja, löschen",
+  "file.deleted": "Diese Datei wurde gelöscht.",
+  "file.deleteFailed": "Die Datei konnte nicht gelöscht werden. {reason}",
+  "file.uploading": "„{name}“ wird hochgeladen",
+  "file.cancel": "Abbrechen",
+  "file.dismiss": "Schließen",
+  "file.progress": "{percent} % von {size}",
+
+  "upload.payload_too_large": "„{name}“ wurde nicht geteilt: Die Datei ist größer als 25 MB. Bitte verkleinern Sie sie (zum Beispiel komprimieren oder in mehrere Dateien aufteilen) und versuchen Sie es erneut.",
+  "upload.file_type_refused": "„{name}“ wurde nicht geteilt: Dieser Dateityp ist nicht erlaubt, oder der Inhalt passt nicht zur Dateiendung. Sie können PDF-Dateien, Bilder (PNG, JPEG, WebP, HEIC), Textdateien und Office-Dokumente (Word, Excel, PowerPoint, OpenDocument) teilen.",
+  "upload.file_rejected": "„{name}“ wurde nicht geteilt: Die Sicherheitsprüfung (Virenscan) hat die Datei abgelehnt oder konnte nicht abgeschlossen werden. Bitte prüfen Sie die Datei und versuchen Sie es erneut, oder teilen Sie eine andere Datei.",
+  "upload.not_authorised": "„{name}“ wurde nicht geteilt: Sie dürfen in dieser Beratung gerade keine Dateien teilen (vielleicht sind Sie nicht mehr im Raum). Bitte treten Sie der Beratung erneut bei und versuchen Sie es noch einmal.",
+  "upload.other": "„{name}“ wurde nicht geteilt. {reason}",
+
+  "record.button": "Chatverlauf",
+  "record.hide": "Chatverlauf ausblenden",
+  "record.title": "Chatverlauf",
+  "record.loading": "Der Chatverlauf wird geladen …",
+  "record.empty": "In dieser Beratung gibt es keine Nachrichten.",
+  "record.failed": "Der Chatverlauf konnte nicht geladen werden. {reason}",
+  "record.readOnly": "Nur lesen: die Nachrichten und Dateien dieser Beratung, die ältesten zuerst.",
+
+  "size.bytes": "{n} Byte",
+  "size.kb": "{n} KB",
+  "size.mb": "{n} MB",
+
   "time.seconds": "{n} s",
   "time.minutes": "{n} Min.",
   "time.hours": "{h} Std. {m} Min.",
@@ -308,6 +424,26 @@ export function formatDuration(lang: Lang, seconds: number): string {
   const minutes = Math.floor(s / 60);
   if (minutes < 60) return translate(lang, "time.minutes", { n: minutes });
   return translate(lang, "time.hours", { h: Math.floor(minutes / 60), m: minutes % 60 });
+}
+
+/** "512 bytes", "12.5 KB", "3.4 MB" (binary units, as the server's limit). */
+export function formatSize(lang: Lang, bytes: number): string {
+  const locale = lang === "de" ? "de-DE" : "en-GB";
+  const number = (n: number) => new Intl.NumberFormat(locale, { maximumFractionDigits: 1 }).format(n);
+  if (bytes < 1024) return translate(lang, "size.bytes", { n: number(bytes) });
+  if (bytes < 1024 * 1024) return translate(lang, "size.kb", { n: number(bytes / 1024) });
+  return translate(lang, "size.mb", { n: number(bytes / (1024 * 1024)) });
+}
+
+/** "14:05" for today, "21 Nov 2026, 14:05" for another day. */
+export function formatTime(lang: Lang, iso: string): string {
+  const date = new Date(iso);
+  if (Number.isNaN(date.getTime())) return "";
+  const locale = lang === "de" ? "de-DE" : "en-GB";
+  if (date.toDateString() === new Date().toDateString()) {
+    return date.toLocaleTimeString(locale, { hour: "2-digit", minute: "2-digit" });
+  }
+  return date.toLocaleString(locale, { dateStyle: "medium", timeStyle: "short" });
 }
 
 export function formatDateTime(lang: Lang, iso: string): string {

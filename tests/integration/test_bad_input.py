@@ -47,6 +47,8 @@ def valid_payloads(cid: str, pid: str) -> dict[str, dict[str, Any]]:
         },
         "participant_remove": ref,
         "consultation_end": {"consultation_id": cid},
+        "chat_send": {"consultation_id": cid, "client_id": "msg-00000001", "body": "Hallo"},
+        "chat_history": {"consultation_id": cid, "after_seq": 0, "limit": 10},
     }
     assert set(payloads) == set(SocketAdapter.EVENTS), "every event needs a sample payload"
     return payloads
@@ -62,7 +64,8 @@ def wrong_type(value: Any) -> Any:
     return [value]
 
 
-def bad_variants(valid: dict[str, Any]) -> list[tuple[Any, str]]:
+def bad_variants(event: str, valid: dict[str, Any]) -> list[tuple[Any, str]]:
+    fields = SocketAdapter.EVENTS[event].model_fields
     variants: list[tuple[Any, str]] = [
         ("text", "invalid_payload"),
         (42, "invalid_payload"),
@@ -76,8 +79,22 @@ def bad_variants(valid: dict[str, Any]) -> list[tuple[Any, str]]:
         variants.append(({**valid, key: wrong_type(value)}, "invalid_payload"))
         if key in ("consultation_id", "participant_id", "to"):
             variants.append(({**valid, key: "../../etc/passwd"}, "invalid_payload"))
-        rest = {k: v for k, v in valid.items() if k != key}
-        variants.append((rest, "invalid_payload"))
+        if fields[key].is_required():
+            rest = {k: v for k, v in valid.items() if k != key}
+            variants.append((rest, "invalid_payload"))
+    if "body" in valid:
+        variants += [
+            ({**valid, "body": "   \n "}, "invalid_payload"),
+            ({**valid, "body": "bell\x07"}, "invalid_payload"),
+            ({**valid, "body": "x" * 10_001}, "invalid_payload"),
+            ({**valid, "client_id": "short"}, "invalid_payload"),
+        ]
+    if "after_seq" in valid:
+        variants += [
+            ({**valid, "after_seq": -1}, "invalid_payload"),
+            ({**valid, "limit": 0}, "invalid_payload"),
+            ({**valid, "limit": 501}, "invalid_payload"),
+        ]
     if "description" in valid:
         variants += [
             ({**valid, "description": {"type": "bogus", "sdp": ""}}, "invalid_payload"),
@@ -94,7 +111,7 @@ async def test_every_event_refuses_bad_payloads_and_changes_nothing(server, seed
     count = 0
     for event, valid in valid_payloads(cid, customer.participant_id).items():
         for sock in (advisor.sock, customer.sock):
-            for payload, code in bad_variants(valid):
+            for payload, code in bad_variants(event, valid):
                 ack = await sock.call(event, payload)
                 assert ack["ok"] is False and ack["error"]["code"] == code, (event, payload, ack)
                 assert set(ack["error"]) == {"code", "message"}

@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-from signaling.presence import Presence
+from signaling.presence import Member, Presence
 from signaling.rules import Actor
 
 ACTOR = Actor("customer", participant_id="p1", consultation_id="c1")
+MEMBER = Member("customer", "Erika Mustermann")
 
 
 def test_last_socket_of_a_participant():
     presence = Presence()
     presence.connect("s1", ACTOR, "k")
     presence.connect("s2", ACTOR, "k")
-    assert presence.join("s1", "c1", "p1") is True
-    assert presence.join("s2", "c1", "p1") is False
+    assert presence.join("s1", "c1", "p1", MEMBER) is True
+    assert presence.join("s2", "c1", "p1", MEMBER) is False
     assert presence.disconnect("s1") == []
     assert presence.in_room("c1", "p1")
     assert presence.disconnect("s2") == [("c1", "p1")]
@@ -25,10 +26,11 @@ def test_evict_takes_every_socket_out():
     presence = Presence()
     for sid in ("s1", "s2"):
         presence.connect(sid, ACTOR, "k")
-        presence.join(sid, "c1", "p1")
+        presence.join(sid, "c1", "p1", MEMBER)
     presence.connect("s3", ACTOR, "other")
-    presence.join("s3", "c1", "p2")
+    presence.join("s3", "c1", "p2", MEMBER)
     assert presence.evict("c1", "p1") == {"s1", "s2"}
+    assert "p1" not in presence.members and "p2" in presence.members
     assert presence.participant_in("s1", "c1") is None
     assert presence.room("c1") == frozenset({"p2"})
     assert presence.disconnect("s1") == []

@@ -2,8 +2,10 @@
 import { ApiError, parseEnvelope, unwrap } from "./errors";
 import type {
   Account,
+  ChatPage,
   Consultation,
   CreateConsultationBody,
+  FileInfo,
   Invite,
   InviteJoinInfo,
   JoinBody,
@@ -13,7 +15,7 @@ import type {
 } from "./types";
 
 const CSRF_COOKIE = "parley_csrf";
-const CSRF_HEADER = "X-CSRF-Token";
+export const CSRF_HEADER = "X-CSRF-Token";
 
 type Method = "GET" | "POST" | "DELETE";
 
@@ -32,7 +34,8 @@ export class HttpApi {
 
   constructor(private readonly base = "") {}
 
-  private async csrf(refresh: boolean): Promise<string> {
+  /** The token for the `X-CSRF-Token` header; `refresh` asks the server for a fresh one. */
+  async csrf(refresh = false): Promise<string> {
     if (!refresh) {
       const fromCookie = readCookie(CSRF_COOKIE);
       if (fromCookie) return fromCookie;
@@ -120,6 +123,25 @@ export class HttpApi {
   join(body: JoinBody): Promise<JoinResult> {
     return this.send("POST", "/api/join", body);
   }
+
+  /** One page of a consultation's chat record (owning advisor; live or past). */
+  chatTranscript(consultationId: string, afterSeq = 0, limit = 200): Promise<ChatPage> {
+    const query = `after_seq=${encodeURIComponent(afterSeq)}&limit=${encodeURIComponent(limit)}`;
+    return this.send("GET", `/api/consultations/${encodeURIComponent(consultationId)}/chat?${query}`);
+  }
+
+  listFiles(consultationId: string): Promise<{ files: FileInfo[] }> {
+    return this.send("GET", `/api/consultations/${encodeURIComponent(consultationId)}/files`);
+  }
+
+  deleteFile(fileId: string): Promise<Record<string, never>> {
+    return this.send("DELETE", `/api/files/${encodeURIComponent(fileId)}`);
+  }
+}
+
+/** Where a shared file is downloaded from. */
+export function fileUrl(fileId: string): string {
+  return `/api/files/${encodeURIComponent(fileId)}`;
 }
 
 /** The API of the page's own origin. */

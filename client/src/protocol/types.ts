@@ -17,11 +17,17 @@ export type ErrorCode =
   | "limit_exceeded"
   | "internal_error"
   | "not_ready"
+  | "method_not_allowed"
+  | "file_type_refused"
+  | "file_rejected"
+  | "content_erased"
+  | "integrity_error"
   // Client-side codes: never sent by the server.
   | "timeout"
   | "network_error"
   | "connection_refused"
-  | "bad_response";
+  | "bad_response"
+  | "aborted";
 
 export interface ErrorBody {
   code: ErrorCode | string;
@@ -174,6 +180,46 @@ export interface RoomJoinAck {
   consultation: RoomInfo;
 }
 
+export interface FileInfo {
+  id: string;
+  name: string;
+  size: number;
+  content_type: string;
+  deleted: boolean;
+}
+
+export type ChatKind = "text" | "file";
+
+export interface ChatMessage {
+  consultation_id: string;
+  seq: number;
+  id: string;
+  client_id: string;
+  /** participant id of the sender */
+  from: string;
+  name: string;
+  kind: ChatKind;
+  body: string;
+  created_at: string;
+  file?: FileInfo;
+}
+
+export interface ChatPage {
+  messages: ChatMessage[];
+  more: boolean;
+}
+
+export interface ChatSendAck {
+  seq: number;
+  id: string;
+  created_at: string;
+}
+
+export interface UploadResult {
+  file: FileInfo;
+  seq: number;
+}
+
 type Empty = Record<string, never>;
 interface ConsultationRef {
   consultation_id: string;
@@ -195,6 +241,8 @@ export interface ClientEvents {
   rtc_signal: { payload: ConsultationRef & { to: string } & SignalContent; ack: Empty };
   participant_remove: { payload: ParticipantRef; ack: Empty };
   consultation_end: { payload: ConsultationRef; ack: Empty };
+  chat_send: { payload: ConsultationRef & { client_id: string; body: string }; ack: ChatSendAck };
+  chat_history: { payload: ConsultationRef & { after_seq?: number; limit?: number }; ack: ChatPage };
 }
 
 export type ClientEvent = keyof ClientEvents;
@@ -213,6 +261,8 @@ export interface ServerEvents {
   rtc_signal: { consultation_id: string; from: string; description?: WireDescription; candidate?: WireCandidate | null };
   consultation_ended: { consultation_id: string };
   session_closed: { reason: SessionClosedReason };
+  chat_message: ChatMessage;
+  file_deleted: { consultation_id: string; file_id: string };
 }
 
 export type ServerEvent = keyof ServerEvents;

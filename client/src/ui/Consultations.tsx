@@ -2,6 +2,7 @@
 import { useState } from "react";
 import type { ConsultationLive, LobbyEntry } from "../protocol/types";
 import { formatDateTime, formatDuration } from "../i18n";
+import { ChatRecord } from "./ChatRecord";
 import { ConfirmButton } from "./ConfirmButton";
 import { secondsSince, useNow } from "./hooks";
 import { useI18n } from "./i18n";
@@ -70,7 +71,19 @@ function ConsultationRow({
 }) {
   const { t, lang } = useI18n();
   const now = useNow(1000);
+  const [showRecord, setShowRecord] = useState(false);
   const ended = c.state === "ended";
+  const recordButton = (
+    <button
+      type="button"
+      className="button"
+      onClick={() => setShowRecord(!showRecord)}
+      aria-expanded={showRecord}
+      data-testid="chat-record-button"
+    >
+      {showRecord ? t("record.hide") : t("record.button")}
+    </button>
+  );
   const title = c.title || t("dash.untitled", { date: formatDateTime(lang, c.created_at) });
   const stateKey = `dash.state.${c.state}` as const;
   return (
@@ -130,6 +143,7 @@ function ConsultationRow({
             >
               {t("dash.openRoom")}
             </button>
+            {recordButton}
             <ConfirmButton
               label={t("dash.end")}
               question={t("room.endConfirm")}
@@ -140,6 +154,8 @@ function ConsultationRow({
           </div>
         </>
       )}
+      {ended && <div className="row-actions">{recordButton}</div>}
+      {showRecord && <ChatRecord consultationId={c.id} />}
     </li>
   );
 }

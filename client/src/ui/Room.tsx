@@ -1,5 +1,6 @@
 // The consultation room, shared by the customer (/c) and the advisor (/room/<id>).
-import { useCallback, useEffect, useRef, useState } from "react";
+import { useCallback, useEffect, useRef, useState, useSyncExternalStore, type ReactNode } from "react";
+import { ChatStore, type ChatSnapshot } from "../protocol/chat";
 import type { Connection } from "../protocol/connection";
 import { ApiError } from "../protocol/errors";
 import { PeerManager, type PeerSnapshot } from "../protocol/peers";
@@ -14,8 +15,9 @@ import { Notice, Spinner } from "./Layout";
 import { navigate } from "./router";
 import { mediaErrorKey, openMedia } from "./media";
 import { Badges, ConsentScreen, RoomOver, type OverReason } from "./RoomParts";
+import { ChatPanel } from "./Chat";
+import { useMediaQuery } from "./hooks";
 import { VideoTile } from "./VideoTile";
-
 
 type Phase =
   | { name: "consent"; mediaError: Key | null }
@@ -53,6 +55,8 @@ export function Room({
   const [audioOn, setAudioOn] = useState(true);
   const [videoOn, setVideoOn] = useState(true);
   const [actionError, setActionError] = useState<unknown>(null);
+  const [chat, setChat] = useState<ChatStore | null>(null);
+  const chatRef = useRef<ChatStore | null>(null);
 
   const manager = useRef<PeerManager | null>(null);
   const stream = useRef<MediaStream | null>(null);
@@ -96,6 +100,8 @@ export function Room({
       return;
     }
     const { self: me, participants, consultation } = answer.data;
+    // The chat catches up with what it missed (after the highest seq it has seen).
+    void chatRef.current?.joined(me.id, me.name);
     setInfo(consultation);
     setSelf(me);
     selfId.current = me.id;
@@ -158,6 +164,17 @@ export function Room({
     setPhase({ name: "joining" });
     await join();
   };
+
+  // The chat of this consultation: listens from the start, loads once the room is joined.
+  useEffect(() => {
+    const store = new ChatStore(conn, consultationId);
+    chatRef.current = store;
+    setChat(store);
+    return () => {
+      store.dispose();
+      if (chatRef.current === store) chatRef.current = null;
+    };
+  }, [conn, consultationId]);
 
   // Room events; they matter once joined, signals that arrive before are kept.
   useEffect(() => {
@@ -296,100 +313,179 @@ export function Room({
       <ConnectionBanner state={connState} error={connError} />
       {actionError !== null && <Notice kind="error">{errorText(actionError)}</Notice>}
       {info?.title && <h1 className="room-title">{info.title}</h1>}
-      <div className={`stage count-${Math.min(sorted.length, 5)}`}>
-        {sorted.length === 0 && <p className="stage-empty">{t("room.alone")}</p>}
-        {sorted.map((p) => {
-          const peer = peerOf(p.id);
-          const linking = p.connected && peer?.connectionState !== "connected";
-          return (
-            <VideoTile
-              key={p.id}
-              stream={peer?.stream ?? null}
-              label={p.role === "advisor" ? `${p.name} (${t("room.advisor")})` : p.name}
-              testId="remote-video"
-              participantId={p.id}
-              placeholder={
-                !p.connected ? (
-                  <span>{t("room.disconnected")}</span>
-                ) : !p.video ? (
-                  <Icon name="user" size={56} />
-                ) : linking ? (
-                  <span>{t("room.connecting")}</span>
-                ) : null
-              }
-              badges={<Badges participant={p} />}
-              actions={
-                role === "advisor" && p.role !== "advisor" ? (
-                  <ConfirmButton
-                    className="button small danger"
-                    label={t("room.remove")}
-                    question={t("room.removeConfirm", { name: p.name })}
-                    yes={t("room.remove")}
-                    testId="remove-button"
-                    onConfirm={() =>
-                      void act("participant_remove", { consultation_id: consultationId, participant_id: p.id })
-                    }
-                  />
-                ) : undefined
-              }
+      <RoomLayout chat={chat} selfId={self?.id ?? null} consultationId={consultationId} role={role}>
+        <div className={`stage count-${Math.min(sorted.length, 5)}`}>
+          {sorted.length === 0 && <p className="stage-empty">{t("room.alone")}</p>}
+          {sorted.map((p) => {
+            const peer = peerOf(p.id);
+            const linking = p.connected && peer?.connectionState !== "connected";
+            return (
+              <VideoTile
+                key={p.id}
+                stream={peer?.stream ?? null}
+                label={p.role === "advisor" ? `${p.name} (${t("room.advisor")})` : p.name}
+                testId="remote-video"
+                participantId={p.id}
+                placeholder={
+                  !p.connected ? (
+                    <span>{t("room.disconnected")}</span>
+                  ) : !p.video ? (
+                    <Icon name="user" size={56} />
+                  ) : linking ? (
+                    <span>{t("room.connecting")}</span>
+                  ) : null
+                }
+                badges={<Badges participant={p} />}
+                actions={
+                  role === "advisor" && p.role !== "advisor" ? (
+                    <ConfirmButton
+                      className="button small danger"
+                      label={t("room.remove")}
+                      question={t("room.removeConfirm", { name: p.name })}
+                      yes={t("room.remove")}
+                      testId="remove-button"
+                      onConfirm={() =>
+                        void act("participant_remove", { consultation_id: consultationId, participant_id: p.id })
+                      }
+                    />
+                  ) : undefined
+                }
+              />
+            );
+          })}
+          <VideoTile
+            stream={localStream}
+            local
+            label={t("room.you")}
+            title={self?.name}
+            testId="local-video"
+            participantId={self?.id}
+            placeholder={!videoOn ? <Icon name="camOff" size={40} /> : null}
+            badges={!audioOn ? <span className="badge-warn">{t("room.micOff")}</span> : null}
+          />
+        </div>
+        <div className="controls" role="toolbar" aria-label={t("room.controls")}>
+          <button
+            type="button"
+            className={`button control ${audioOn ? "" : "off"}`}
+            onClick={() => setMedia(!audioOn, videoOn)}
+            disabled={!hasAudio}
+            aria-pressed={!audioOn}
+            data-testid="mute-button"
+          >
+            <Icon name={audioOn ? "mic" : "micOff"} />
+            <span>{audioOn ? t("room.mute") : t("room.unmute")}</span>
+          </button>
+          <button
+            type="button"
+            className={`button control ${videoOn ? "" : "off"}`}
+            onClick={() => setMedia(audioOn, !videoOn)}
+            disabled={!hasVideo}
+            aria-pressed={!videoOn}
+            data-testid="camera-button"
+          >
+            <Icon name={videoOn ? "cam" : "camOff"} />
+            <span>{videoOn ? t("room.cameraOff") : t("room.cameraOn")}</span>
+          </button>
+          <button
+            type="button"
+            className="button control"
+            onClick={() => void act("room_leave", { consultation_id: consultationId }, () => finish("left"))}
+            data-testid="leave-button"
+          >
+            <Icon name="leave" />
+            <span>{t("room.leave")}</span>
+          </button>
+          {role === "advisor" && (
+            <ConfirmButton
+              className="button control danger"
+              icon={<Icon name="end" />}
+              label={t("room.end")}
+              question={t("room.endConfirm")}
+              yes={t("room.endYes")}
+              testId="end-button"
+              onConfirm={() => void act("consultation_end", { consultation_id: consultationId }, () => finish("ended"))}
             />
-          );
-        })}
-        <VideoTile
-          stream={localStream}
-          local
-          label={t("room.you")}
-          title={self?.name}
-          testId="local-video"
-          participantId={self?.id}
-          placeholder={!videoOn ? <Icon name="camOff" size={40} /> : null}
-          badges={!audioOn ? <span className="badge-warn">{t("room.micOff")}</span> : null}
-        />
+          )}
+        </div>
+      </RoomLayout>
+    </div>
+  );
+}
+
+const EMPTY_CHAT: ChatSnapshot = { messages: [], outgoing: [], highestSeq: 0, loaded: false, historyError: null };
+const noSubscription = () => () => undefined;
+
+/**
+ * Video and chat side by side; on a small screen one at a time, switched by two tabs (the
+ * chat tab counts messages from others that arrived while the video was shown).
+ */
+function RoomLayout({
+  chat,
+  selfId,
+  consultationId,
+  role,
+  children,
+}: {
+  chat: ChatStore | null;
+  selfId: string | null;
+  consultationId: string;
+  role: ParticipantRole;
+  children: ReactNode;
+}) {
+  const { t } = useI18n();
+  const narrow = useMediaQuery("(max-width: 900px)");
+  const [tab, setTab] = useState<"video" | "chat">("video");
+  const snap = useSyncExternalStore(chat?.subscribe ?? noSubscription, chat?.snapshot ?? (() => EMPTY_CHAT));
+  const [seenSeq, setSeenSeq] = useState(0);
+  const chatVisible = !narrow || tab === "chat";
+  useEffect(() => {
+    if (chatVisible) setSeenSeq(snap.highestSeq);
+  }, [chatVisible, snap.highestSeq]);
+  const unread = chatVisible ? 0 : snap.messages.filter((m) => m.seq > seenSeq && m.from !== selfId).length;
+  return (
+    <>
+      <div className="room-tabs" role="tablist" aria-label={t("chat.tabs")}>
+        <button
+          type="button"
+          role="tab"
+          aria-selected={tab === "video"}
+          className={tab === "video" ? "active" : ""}
+          onClick={() => setTab("video")}
+          data-testid="video-tab"
+        >
+          <Icon name="cam" size={18} />
+          {t("chat.tabVideo")}
+        </button>
+        <button
+          type="button"
+          role="tab"
+          aria-selected={tab === "chat"}
+          className={tab === "chat" ? "active" : ""}
+          onClick={() => setTab("chat")}
+          data-testid="chat-tab"
+        >
+          <Icon name="chat" size={18} />
+          {t("chat.tabChat")}
+          {unread > 0 && (
+            <span className="badge" aria-label={t("chat.unread", { n: unread })}>
+              {unread}
+            </span>
+          )}
+        </button>
       </div>
-      <div className="controls" role="toolbar" aria-label={t("room.controls")}>
-        <button
-          type="button"
-          className={`button control ${audioOn ? "" : "off"}`}
-          onClick={() => setMedia(!audioOn, videoOn)}
-          disabled={!hasAudio}
-          aria-pressed={!audioOn}
-          data-testid="mute-button"
-        >
-          <Icon name={audioOn ? "mic" : "micOff"} />
-          <span>{audioOn ? t("room.mute") : t("room.unmute")}</span>
-        </button>
-        <button
-          type="button"
-          className={`button control ${videoOn ? "" : "off"}`}
-          onClick={() => setMedia(audioOn, !videoOn)}
-          disabled={!hasVideo}
-          aria-pressed={!videoOn}
-          data-testid="camera-button"
-        >
-          <Icon name={videoOn ? "cam" : "camOff"} />
-          <span>{videoOn ? t("room.cameraOff") : t("room.cameraOn")}</span>
-        </button>
-        <button
-          type="button"
-          className="button control"
-          onClick={() => void act("room_leave", { consultation_id: consultationId }, () => finish("left"))}
-          data-testid="leave-button"
-        >
-          <Icon name="leave" />
-          <span>{t("room.leave")}</span>
-        </button>
-        {role === "advisor" && (
-          <ConfirmButton
-            className="button control danger"
-            icon={<Icon name="end" />}
-            label={t("room.end")}
-            question={t("room.endConfirm")}
-            yes={t("room.endYes")}
-            testId="end-button"
-            onConfirm={() => void act("consultation_end", { consultation_id: consultationId }, () => finish("ended"))}
+      <div className={`room-body show-${tab}`}>
+        <div className="room-main">{children}</div>
+        {chat && (
+          <ChatPanel
+            store={chat}
+            consultationId={consultationId}
+            role={role}
+            selfId={selfId}
+            hidden={narrow && tab !== "chat"}
           />
         )}
       </div>
-    </div>
+    </>
   );
 }

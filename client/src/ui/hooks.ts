@@ -44,3 +44,16 @@ export function secondsSince(iso: string, now: number): number {
   const then = new Date(iso).getTime();
   return Number.isNaN(then) ? 0 : (now - then) / 1000;
 }
+
+/** Whether a CSS media query matches, updated when it changes. */
+export function useMediaQuery(query: string): boolean {
+  const [matches, setMatches] = useState(() => window.matchMedia(query).matches);
+  useEffect(() => {
+    const list = window.matchMedia(query);
+    const update = () => setMatches(list.matches);
+    update();
+    list.addEventListener("change", update);
+    return () => list.removeEventListener("change", update);
+  }, [query]);
+  return matches;
+}

@@ -1,7 +1,23 @@
 // Small inline SVG icons (no external icon font or image).
 import type { ReactElement } from "react";
 
-type IconName = "mic" | "micOff" | "cam" | "camOff" | "leave" | "end" | "copy" | "user" | "link" | "plus";
+type IconName =
+  | "mic"
+  | "micOff"
+  | "cam"
+  | "camOff"
+  | "leave"
+  | "end"
+  | "copy"
+  | "user"
+  | "link"
+  | "plus"
+  | "paperclip"
+  | "file"
+  | "send"
+  | "chat"
+  | "download"
+  | "trash";
 
 const paths: Record<IconName, ReactElement> = {
   mic: (
@@ -44,6 +60,17 @@ const paths: Record<IconName, ReactElement> = {
   ),
   link: <path d="M10 14a4 4 0 0 0 5.7 0l3-3a4 4 0 0 0-5.7-5.7l-1 1M14 10a4 4 0 0 0-5.7 0l-3 3a4 4 0 0 0 5.7 5.7l1-1" />,
   plus: <path d="M12 5v14M5 12h14" />,
+  paperclip: <path d="M21 11.5l-8.6 8.6a5 5 0 0 1-7.1-7.1l8.6-8.6a3.3 3.3 0 0 1 4.7 4.7l-8.6 8.6a1.7 1.7 0 0 1-2.4-2.4l7.9-7.9" />,
+  file: (
+    <>
+      <path d="M14 3H7a2 2 0 0 0-2 2v14a2 2 0 0 0 2 2h10a2 2 0 0 0 2-2V8z" />
+      <path d="M14 3v5h5" />
+    </>
+  ),
+  send: <path d="M4 12l16-8-6 16-2.5-6.5zM11.5 13.5L20 4" />,
+  chat: <path d="M4 5h16v11H9l-5 4z" />,
+  download: <path d="M12 4v11M7 10l5 5 5-5M5 20h14" />,
+  trash: <path d="M4 7h16M9 7V4h6v3M6 7l1 13h10l1-13" />,
 };
 
 export function Icon({ name, size = 20 }: { name: IconName; size?: number }) {

@@ -18,6 +18,13 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
     op.create_table(
+        "blob_chunks",
+        sa.Column("blob_id", sa.String(length=32), nullable=False),
+        sa.Column("idx", sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column("data", sa.LargeBinary(), nullable=False),
+        sa.PrimaryKeyConstraint("blob_id", "idx"),
+    )
+    op.create_table(
         "teams",
         sa.Column("id", sa.String(length=32), nullable=False),
         sa.Column("slug", sa.String(length=64), nullable=False),
@@ -83,6 +90,7 @@ def upgrade() -> None:
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("started_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("ended_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("chat_seq", sa.Integer(), nullable=False),
         sa.ForeignKeyConstraint(
             ["advisor_id"],
             ["accounts.id"],
@@ -95,6 +103,18 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("consultations", schema=None) as batch_op:
         batch_op.create_index("ix_consultations_team_state", ["team_id", "state"], unique=False)
+
+    op.create_table(
+        "consultation_keys",
+        sa.Column("consultation_id", sa.String(length=32), nullable=False),
+        sa.Column("kek_id", sa.String(length=32), nullable=False),
+        sa.Column("wrapped_dek", sa.LargeBinary(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(["consultation_id"], ["consultations.id"], ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("consultation_id"),
+    )
+    with op.batch_alter_table("consultation_keys", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_consultation_keys_kek_id"), ["kek_id"], unique=False)
 
     op.create_table(
         "invite_links",
@@ -142,8 +162,7 @@ def upgrade() -> None:
             nullable=False,
         ),
         sa.Column("account_id", sa.String(length=32), nullable=True),
-        sa.Column("first_name", sa.String(length=200), nullable=False),
-        sa.Column("last_name", sa.String(length=200), nullable=False),
+        sa.Column("name_sealed", sa.LargeBinary(), nullable=False),
         sa.Column("session_token_hash", sa.String(length=64), nullable=True),
         sa.Column("notice_version", sa.String(length=32), nullable=True),
         sa.Column("notice_acknowledged_at", sa.DateTime(timezone=True), nullable=True),
@@ -164,8 +183,58 @@ def upgrade() -> None:
             "ix_participants_consultation", ["consultation_id", "status"], unique=False
         )
 
+    op.create_table(
+        "chat_messages",
+        sa.Column("id", sa.String(length=32), nullable=False),
+        sa.Column("consultation_id", sa.String(length=32), nullable=False),
+        sa.Column("seq", sa.Integer(), nullable=False),
+        sa.Column("sender_id", sa.String(length=32), nullable=False),
+        sa.Column("client_id", sa.String(length=64), nullable=False),
+        sa.Column(
+            "kind",
+            sa.Enum("text", "file", name="messagekind", native_enum=False, length=16),
+            nullable=False,
+        ),
+        sa.Column("body_sealed", sa.LargeBinary(), nullable=False),
+        sa.Column("file_id", sa.String(length=32), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(["consultation_id"], ["consultations.id"], ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(["sender_id"], ["participants.id"], ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("consultation_id", "sender_id", "client_id"),
+        sa.UniqueConstraint("consultation_id", "seq"),
+    )
+    op.create_table(
+        "files",
+        sa.Column("id", sa.String(length=32), nullable=False),
+        sa.Column("consultation_id", sa.String(length=32), nullable=False),
+        sa.Column("uploader_id", sa.String(length=32), nullable=False),
+        sa.Column("name_sealed", sa.LargeBinary(), nullable=False),
+        sa.Column("content_type", sa.String(length=128), nullable=False),
+        sa.Column("size", sa.BigInteger(), nullable=False),
+        sa.Column("chunk_count", sa.Integer(), nullable=False),
+        sa.Column(
+            "state",
+            sa.Enum(
+                "uploading", "ready", "deleted", name="filestate", native_enum=False, length=16
+            ),
+            nullable=False,
+        ),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(["consultation_id"], ["consultations.id"], ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(["uploader_id"], ["participants.id"], ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    with op.batch_alter_table("files", schema=None) as batch_op:
+        batch_op.create_index("ix_files_consultation", ["consultation_id", "state"], unique=False)
+
 
 def downgrade() -> None:
+    with op.batch_alter_table("files", schema=None) as batch_op:
+        batch_op.drop_index("ix_files_consultation")
+
+    op.drop_table("files")
+    op.drop_table("chat_messages")
     with op.batch_alter_table("participants", schema=None) as batch_op:
         batch_op.drop_index("ix_participants_consultation")
 
@@ -174,6 +243,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_invite_links_consultation_id"))
 
     op.drop_table("invite_links")
+    with op.batch_alter_table("consultation_keys", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_consultation_keys_kek_id"))
+
+    op.drop_table("consultation_keys")
     with op.batch_alter_table("consultations", schema=None) as batch_op:
         batch_op.drop_index("ix_consultations_team_state")
 
@@ -181,3 +254,4 @@ def downgrade() -> None:
     op.drop_table("auth_sessions")
     op.drop_table("accounts")
     op.drop_table("teams")
+    op.drop_table("blob_chunks")

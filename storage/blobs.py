@@ -1,0 +1,123 @@
+"""Where sealed file chunks live. Two stores behind one interface: a local directory (the
+embedded default) and the database (so any node can serve any file). Stores see only
+ciphertext; sealing and chunk order are checked by the caller (storage.crypto AAD)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import struct
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Protocol
+
+from sqlalchemy import delete, select
+
+from storage.db import Database
+from storage.models import BlobChunk
+
+_LENGTH = struct.Struct(">I")
+
+
+class BlobStore(Protocol):
+    async def write(self, blob_id: str, index: int, data: bytes) -> None:
+        """Append chunk `index` (0, 1, 2, ... in order) to an unfinished blob."""
+        ...
+
+    async def finish(self, blob_id: str) -> None:
+        """Make a blob durable and readable."""
+        ...
+
+    def read(self, blob_id: str) -> AsyncIterator[bytes]:
+        """The chunks of a finished blob, in order."""
+        ...
+
+    async def delete(self, blob_id: str) -> None:
+        """Remove a blob, finished or not; missing is fine."""
+        ...
+
+
+class LocalBlobStore:
+    """One file per blob, length-prefixed chunks; `.part` until finished."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def _path(self, blob_id: str, suffix: str) -> Path:
+        if not blob_id.isalnum():
+            raise ValueError("bad blob id")
+        return self.root / blob_id[:2] / f"{blob_id}{suffix}"
+
+    async def write(self, blob_id: str, index: int, data: bytes) -> None:
+        path = self._path(blob_id, ".part")
+
+        def append() -> None:
+            if index == 0:
+                path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            with path.open("wb" if index == 0 else "ab") as fh:
+                fh.write(_LENGTH.pack(len(data)) + data)
+
+        await asyncio.to_thread(append)
+
+    async def finish(self, blob_id: str) -> None:
+        part, done = self._path(blob_id, ".part"), self._path(blob_id, ".blob")
+
+        def durable() -> None:
+            with part.open("rb+") as fh:
+                os.fsync(fh.fileno())
+            os.replace(part, done)
+
+        await asyncio.to_thread(durable)
+
+    async def read(self, blob_id: str) -> AsyncIterator[bytes]:
+        path = self._path(blob_id, ".blob")
+        fh = await asyncio.to_thread(path.open, "rb")
+        try:
+            while True:
+                head = await asyncio.to_thread(fh.read, _LENGTH.size)
+                if len(head) < _LENGTH.size:
+                    return  # the caller notices a missing final chunk
+                (length,) = _LENGTH.unpack(head)
+                yield await asyncio.to_thread(fh.read, length)
+        finally:
+            fh.close()
+
+    async def delete(self, blob_id: str) -> None:
+        for suffix in (".part", ".blob"):
+            await asyncio.to_thread(self._path(blob_id, suffix).unlink, True)
+
+
+class DatabaseBlobStore:
+    """Chunks as rows, each written in its own short transaction."""
+
+    def __init__(self, db: Database, batch: int = 8) -> None:
+        self.db = db
+        self.batch = batch
+
+    async def write(self, blob_id: str, index: int, data: bytes) -> None:
+        async with self.db.session() as s:
+            s.add(BlobChunk(blob_id=blob_id, idx=index, data=data))
+
+    async def finish(self, blob_id: str) -> None:
+        return None  # each chunk was committed as it came; visibility is the file row's state
+
+    async def read(self, blob_id: str) -> AsyncIterator[bytes]:
+        index = 0
+        while True:
+            async with self.db.session() as s:
+                stmt = (
+                    select(BlobChunk.data)
+                    .where(BlobChunk.blob_id == blob_id, BlobChunk.idx >= index)
+                    .order_by(BlobChunk.idx)
+                    .limit(self.batch)
+                )
+                rows = (await s.scalars(stmt)).all()
+            for data in rows:
+                yield data
+            if len(rows) < self.batch:
+                return
+            index += len(rows)
+
+    async def delete(self, blob_id: str) -> None:
+        async with self.db.session() as s:
+            await s.execute(delete(BlobChunk).where(BlobChunk.blob_id == blob_id))

@@ -1,0 +1,87 @@
+"""Per-consultation data keys: create, fetch (cached), shred, re-wrap under a new KEK."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from datetime import datetime
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.crypto import IntegrityError, Keyring, aad, new_key, open_sealed, seal
+from storage.models import ConsultationKey
+
+
+class KeyShredded(IntegrityError):
+    """The consultation's data key is gone: its content is unreadable for good."""
+
+
+class Vault:
+    def __init__(self, keyring: Keyring, cache_size: int = 4096) -> None:
+        self.keyring = keyring
+        self._cache: OrderedDict[str, bytes] = OrderedDict()
+        self._cache_size = cache_size
+
+    def _remember(self, consultation_id: str, dek: bytes) -> bytes:
+        self._cache[consultation_id] = dek
+        self._cache.move_to_end(consultation_id)
+        while len(self._cache) > self._cache_size:
+            self._cache.popitem(last=False)
+        return dek
+
+    async def create(self, s: AsyncSession, consultation_id: str, now: datetime) -> bytes:
+        dek = new_key()
+        kek_id, wrapped = self.keyring.wrap(consultation_id, dek)
+        s.add(
+            ConsultationKey(
+                consultation_id=consultation_id, kek_id=kek_id, wrapped_dek=wrapped, created_at=now
+            )
+        )
+        return self._remember(consultation_id, dek)
+
+    async def dek(self, s: AsyncSession, consultation_id: str) -> bytes:
+        cached = self._cache.get(consultation_id)
+        if cached is not None:
+            self._cache.move_to_end(consultation_id)
+            return cached
+        row = await s.get(ConsultationKey, consultation_id)
+        if row is None:
+            raise KeyShredded("this consultation's content has been erased")
+        return self._remember(
+            consultation_id, self.keyring.unwrap(consultation_id, row.kek_id, row.wrapped_dek)
+        )
+
+    async def shred(self, s: AsyncSession, consultation_id: str) -> None:
+        """Destroy the data key: every ciphertext of the consultation becomes noise."""
+        await s.execute(
+            delete(ConsultationKey).where(ConsultationKey.consultation_id == consultation_id)
+        )
+        self._cache.pop(consultation_id, None)
+
+    async def rewrap(self, s: AsyncSession) -> int:
+        """Wrap every data key not under the active KEK anew; content is not touched."""
+        active = self.keyring.active
+        rows = (
+            await s.scalars(select(ConsultationKey).where(ConsultationKey.kek_id != active))
+        ).all()
+        for row in rows:
+            dek = self.keyring.unwrap(row.consultation_id, row.kek_id, row.wrapped_dek)
+            row.kek_id, row.wrapped_dek = self.keyring.wrap(row.consultation_id, dek)
+        return len(rows)
+
+    @staticmethod
+    async def keks_in_use(s: AsyncSession) -> dict[str, int]:
+        stmt = select(ConsultationKey.kek_id, func.count()).group_by(ConsultationKey.kek_id)
+        return {kek_id: int(n) for kek_id, n in (await s.execute(stmt)).all()}
+
+    # sealing of small fields: names, chat bodies -------------------------------------------
+
+    @staticmethod
+    def seal_text(dek: bytes, consultation_id: str, kind: str, record_id: str, text: str) -> bytes:
+        return seal(dek, text.encode("utf-8"), aad(consultation_id, kind, record_id))
+
+    @staticmethod
+    def open_text(
+        dek: bytes, consultation_id: str, kind: str, record_id: str, sealed: bytes
+    ) -> str:
+        return open_sealed(dek, sealed, aad(consultation_id, kind, record_id)).decode("utf-8")
