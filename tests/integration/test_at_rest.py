@@ -8,7 +8,6 @@ from urllib.parse import quote
 import asyncpg
 import pytest
 
-from tests.conftest import PG_ADMIN_DSN
 from tests.flows import invite_consultation, join_customer, login_advisor
 
 MARKERS = ("quokka", "wombatprufung", "numbat")

@@ -51,7 +51,7 @@ async def test_send_receive_resend_and_history(server, seed_advisor):
 
 async def test_only_the_room_chats_and_limits_hold(server, seed_advisor):
     advisor, customer, cid = await admitted_pair(server, seed_advisor)
-    other_advisor, other_customer, other_cid = await admitted_pair(server, seed_advisor)
+    other_advisor, other_customer, _other_cid = await admitted_pair(server, seed_advisor)
     for sock in (other_customer.sock, other_advisor.sock):
         ack = await sock.call("chat_send", say(cid, "x-00000001", "hello"))
         assert ack["error"]["code"] == "not_authorised"

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from server.state import CORE
 from storage.models import BlobChunk, StoredFile
 from tests.clients import WAIT
-from tests.flows import admitted_pair, join_customer, login_advisor
+from tests.flows import admitted_pair, join_customer
 
 PDF = b"%PDF-1.7\n% Angebot Hausrat\n" + bytes(range(256)) * 4
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 2048
@@ -87,7 +87,7 @@ async def test_delete_by_uploader_or_advisor_only(server, seed_advisor):
     assert (await advisor.http.request("DELETE", f"/api/files/{theirs}"))[0] == 200
     status, body = await customer.http.get(f"/api/files/{mine}")
     assert (status, body["error"]["code"]) == (404, "not_found")
-    rows, chunks, blob_files = await leftovers(server)
+    _rows, chunks, blob_files = await leftovers(server)
     assert blob_files == [] and chunks == 0
     history = await customer.sock.ok("chat_history", {"consultation_id": cid})
     assert [m["file"]["deleted"] for m in history["messages"]] == [True, True]
@@ -156,7 +156,7 @@ async def test_over_the_limit_with_and_without_content_length(server, seed_advis
 async def test_who_may_upload_and_download(server, seed_advisor):
     advisor, customer, cid = await admitted_pair(server, seed_advisor)
     file_id = (await upload(customer, cid, "a.pdf", PDF))[1]["data"]["file"]["id"]
-    other_advisor, other_customer, other_cid = await admitted_pair(server, seed_advisor)
+    other_advisor, other_customer, _other_cid = await admitted_pair(server, seed_advisor)
     status, token_body = await advisor.http.post(f"/api/consultations/{cid}/invites", {})
     lobby = await join_customer(
         server, invite=token_body["data"]["invite"]["url"].rsplit("/", 1)[1]
@@ -185,11 +185,12 @@ async def test_an_aborted_upload_leaves_nothing(server, seed_advisor):
     _, customer, cid = await admitted_pair(server, seed_advisor)
     host, port = server.url.removeprefix("http://").split(":")
     token = customer.http.cookie("parley_csrf")
-    reader, writer = await asyncio.open_connection(host, int(port))
+    _reader, writer = await asyncio.open_connection(host, int(port))
     writer.write(
         (
             f"POST /api/consultations/{cid}/files?name=big.txt HTTP/1.1\r\nHost: {host}:{port}\r\n"
-            f"Origin: {server.url}\r\nX-CSRF-Token: {token}\r\nCookie: {customer.http.cookie_header()}\r\n"
+            f"Origin: {server.url}\r\nX-CSRF-Token: {token}\r\n"
+            f"Cookie: {customer.http.cookie_header()}\r\n"
             "Content-Length: 2000000\r\n\r\n"
         ).encode()
         + b"a" * 700_000

@@ -3,6 +3,7 @@ consultation for good; a restart with the same KEK reads everything."""
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 import sys
 
@@ -76,23 +77,20 @@ async def test_restart_and_rotation(server, seed_advisor):
     finally:
         await runner.cleanup()
 
-    rotated = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "server",
-            "keys",
-            "rotate",
-            "--retire",
-            "--data-dir",
-            str(server.settings.data_dir),
-            "--database-url",
-            server.settings.db_url,
-        ],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
+    command = [
+        sys.executable,
+        "-m",
+        "server",
+        "keys",
+        "rotate",
+        "--retire",
+        "--data-dir",
+        str(server.settings.data_dir),
+        "--database-url",
+        server.settings.db_url,
+    ]
+    rotated = await asyncio.to_thread(
+        subprocess.run, command, capture_output=True, text=True, timeout=60, check=False
     )
     assert rotated.returncode == 0, rotated.stderr
     keys = sorted(p.stem for p in server.settings.key_path.glob("*.kek"))

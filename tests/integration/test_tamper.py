@@ -39,7 +39,7 @@ async def change(server, model, where, **values):
 
 
 async def test_a_flipped_bit_in_a_chat_message(server, seed_advisor):
-    advisor, customer, cid = await chat_pair(server, seed_advisor)
+    advisor, _customer, cid = await chat_pair(server, seed_advisor)
     first = (await rows(server, ChatMessage, ChatMessage.seq == 1))[0]
     await change(
         server, ChatMessage, ChatMessage.id == first.id, body_sealed=flipped(first.body_sealed)
@@ -50,7 +50,7 @@ async def test_a_flipped_bit_in_a_chat_message(server, seed_advisor):
 
 
 async def test_a_ciphertext_copied_to_another_row(server, seed_advisor):
-    advisor, customer, cid = await chat_pair(server, seed_advisor)
+    advisor, _customer, cid = await chat_pair(server, seed_advisor)
     one, two = sorted(
         await rows(server, ChatMessage, ChatMessage.consultation_id == cid), key=lambda m: m.seq
     )

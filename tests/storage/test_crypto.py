@@ -61,7 +61,8 @@ def test_keyring_wraps_under_the_active_kek_and_unwraps_under_any():
 
 def test_keyring_from_spec():
     a, b = new_key(), new_key()
-    spec = f"a:{base64.urlsafe_b64encode(a).decode()},b:{base64.urlsafe_b64encode(b).decode().rstrip('=')}"
+    unpadded = base64.urlsafe_b64encode(b).decode().rstrip("=")
+    spec = f"a:{base64.urlsafe_b64encode(a).decode()},b:{unpadded}"
     ring = Keyring.from_spec(spec)
     assert ring.keks == {"a": a, "b": b} and ring.active == "b"
     assert Keyring.from_spec(spec, "a").active == "a"

@@ -1,0 +1,2 @@
+"""Benchmarks of Parley's signalling relay, always as a ratio against a bare baseline
+measured in the same run (see docs/benchmarks.md). Run with `python -m bench`."""

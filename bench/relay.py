@@ -1,0 +1,398 @@
+"""Workload "relay": P pairs of sockets in P rooms; every socket sends ICE candidates to its
+peer on a fixed open-loop schedule, and we time each one from its scheduled send time to its
+arrival at the peer.
+
+The same traffic goes to Parley (`rtc_signal` after login, invite, join, admit, room_join)
+and to the bare baseline (`signal` after `join`): the same payload dicts, the same rate,
+the same pairs, acknowledgements requested in both (Parley's browser client uses
+emitWithAck)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import time
+import uuid
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import aiohttp
+import socketio
+
+from bench.servers import Server, cpu_seconds
+
+STEP_TIMEOUT = 15.0  # every single setup step (request, connect, ack, event) is bounded
+SETUP_CONCURRENCY = 8  # pairs set up at a time
+TEARDOWN_TIMEOUT = 15.0
+# a server that keeps up relays the median message in a few ms; one that falls behind queues
+# it for hundreds of ms to seconds, so the threshold is not delicate
+KEPT_UP_P50_MS = 50.0
+CANDIDATE = "candidate:{seq} 1 udp 2122260223 192.0.2.2 54321 typ host"
+
+
+@dataclass(frozen=True)
+class RelayConfig:
+    pairs: int
+    rate: float  # messages per second, all senders together
+    duration: float  # measured seconds of sending
+    warmup: float  # seconds of sending before that, not measured
+    drain: float  # seconds to wait for stragglers after the last scheduled send
+
+    @property
+    def total(self) -> int:
+        return round(self.rate * (self.warmup + self.duration))
+
+    @property
+    def first_measured(self) -> int:
+        return round(self.rate * self.warmup)
+
+    @property
+    def per_sender(self) -> int:
+        return self.total // (2 * self.pairs)
+
+
+@dataclass
+class Peer:
+    """One socket of a pair: where it sends (consultation/room, `to`) and its index."""
+
+    index: int
+    sio: socketio.AsyncClient
+    consultation_id: str
+    to: str = ""
+
+
+@dataclass
+class Collector:
+    """Send times by sequence number, and what came back."""
+
+    first_measured: int
+    sent: dict[int, tuple[float, int]] = field(default_factory=dict)  # seq -> (time, dest)
+    latencies: list[float] = field(default_factory=list)  # measured messages only
+    lags: list[float] = field(default_factory=list)  # how late the generator sent
+    delivered: int = 0
+    delivered_measured: int = 0
+    last_delivery: float = 0.0
+    unexpected: int = 0
+    misrouted: int = 0
+    send_failed: int = 0  # the socket was gone
+    acks: Counter[str] = field(default_factory=Counter)
+    expected_acks: int = -1  # known once sending is over
+    done: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def finished_sending(self, total: int) -> None:
+        self.expected_acks = total
+        self._check()
+
+    def _check(self) -> None:
+        if not self.sent and sum(self.acks.values()) == self.expected_acks:
+            self.done.set()
+
+    def on_signal(self, index: int, data: Any) -> None:
+        now = time.perf_counter()
+        try:
+            seq = int(data["candidate"]["candidate"].split(" ", 1)[0][len("candidate:") :])
+        except (KeyError, TypeError, ValueError):
+            self.unexpected += 1
+            return
+        entry = self.sent.pop(seq, None)
+        if entry is None:
+            self.unexpected += 1
+            return
+        scheduled, dest = entry
+        if dest != index:
+            self.misrouted += 1
+        self.delivered += 1
+        if seq >= self.first_measured:
+            self.delivered_measured += 1
+            self.latencies.append(now - scheduled)
+            self.last_delivery = now
+        if not self.sent:
+            self._check()
+
+    def on_ack(self, answer: Any = None) -> None:
+        if isinstance(answer, dict) and answer.get("ok") is True:
+            self.acks["ok"] += 1
+        elif isinstance(answer, dict) and isinstance(answer.get("error"), dict):
+            self.acks[str(answer["error"].get("code"))] += 1
+        else:
+            self.acks["malformed"] += 1
+        if self.expected_acks >= 0:
+            self._check()
+
+
+# -- clients ---------------------------------------------------------------------------------
+
+
+class Http:
+    """A browser-like HTTP client for Parley: cookie jar, Origin, CSRF header on writes."""
+
+    def __init__(self, base: str) -> None:
+        self.base = base
+        self.session = aiohttp.ClientSession(
+            cookie_jar=aiohttp.CookieJar(unsafe=True),
+            timeout=aiohttp.ClientTimeout(total=STEP_TIMEOUT),
+        )
+
+    def cookie(self, name: str) -> str | None:
+        return next((c.value for c in self.session.cookie_jar if c.key == name), None)
+
+    def cookie_header(self) -> str:
+        return "; ".join(f"{c.key}={c.value}" for c in self.session.cookie_jar)
+
+    async def request(self, method: str, path: str, body: Any = None) -> dict[str, Any]:
+        headers = {"Origin": self.base}
+        if method != "GET":
+            if self.cookie("parley_csrf") is None:
+                await self.request("GET", "/api/session")
+            headers["X-CSRF-Token"] = self.cookie("parley_csrf") or ""
+        async with self.session.request(
+            method, self.base + path, json=body, headers=headers
+        ) as resp:
+            answer = await resp.json(content_type=None)
+            if resp.status >= 400 or not answer.get("ok"):
+                raise RuntimeError(f"{method} {path} -> {resp.status} {answer}")
+            return dict(answer["data"])
+
+    async def close(self) -> None:
+        await self.session.close()
+
+
+def new_socket() -> socketio.AsyncClient:
+    return socketio.AsyncClient(reconnection=False, request_timeout=STEP_TIMEOUT)
+
+
+async def connect(sio: socketio.AsyncClient, base: str, headers: dict[str, str]) -> None:
+    await sio.connect(base, headers=headers, transports=["websocket"], wait_timeout=STEP_TIMEOUT)
+
+
+async def call_ok(sio: socketio.AsyncClient, event: str, data: dict[str, Any]) -> dict[str, Any]:
+    answer = await sio.call(event, data, timeout=STEP_TIMEOUT)
+    if not (isinstance(answer, dict) and answer.get("ok")):
+        raise RuntimeError(f"{event} {data} -> {answer}")
+    return dict(answer["data"])
+
+
+async def parley_login(base: str, account: dict[str, str]) -> Http:
+    """One advisor session per run, shared by its advisor sockets (one per consultation, like
+    an advisor with several tabs): a login per pair would only time argon2."""
+    http = Http(base)
+    try:
+        await http.request(
+            "POST",
+            "/api/auth/login",
+            {"username": account["username"], "password": account["password"]},
+        )
+    except BaseException:
+        await http.close()
+        raise
+    return http
+
+
+async def parley_pair(base: str, adv_http: Http, i: int) -> tuple[Peer, Peer]:
+    """An advisor and a customer admitted to, and joined in, one invite consultation."""
+    cust_http = Http(base)
+    try:
+        created = await adv_http.request("POST", "/api/consultations", {"title": f"bench {i}"})
+        cid = created["consultation"]["id"]
+        token = created["invite"]["url"].rsplit("/i/", 1)[1]
+        invite = await cust_http.request("GET", f"/api/join/invite/{token}")
+        joined = await cust_http.request(
+            "POST",
+            "/api/join",
+            {
+                "invite": token,
+                "first_name": "Bench",
+                "last_name": f"Kunde {chr(ord('A') + i % 26)}",
+                "notice_version": invite["notice"]["version"],
+            },
+        )
+        customer_pid = joined["participant_id"]
+
+        advisor, customer = Peer(2 * i, new_socket(), cid), Peer(2 * i + 1, new_socket(), cid)
+        admitted = asyncio.Event()
+
+        @customer.sio.on("lobby_state")
+        def lobby_state(data: Any) -> None:
+            if isinstance(data, dict) and data.get("status") == "admitted":
+                admitted.set()
+
+        await connect(customer.sio, base, {"Cookie": cust_http.cookie_header(), "Origin": base})
+        await connect(advisor.sio, base, {"Cookie": adv_http.cookie_header(), "Origin": base})
+        await call_ok(
+            advisor.sio, "lobby_admit", {"consultation_id": cid, "participant_id": customer_pid}
+        )
+        await asyncio.wait_for(admitted.wait(), STEP_TIMEOUT)
+        me = await call_ok(advisor.sio, "room_join", {"consultation_id": cid})
+        await call_ok(customer.sio, "room_join", {"consultation_id": cid})
+        advisor.to, customer.to = customer_pid, me["self"]["id"]
+        return advisor, customer
+    finally:
+        await cust_http.close()
+
+
+async def bare_pair(base: str, i: int) -> tuple[Peer, Peer]:
+    room = f"pair-{i:04d}-{uuid.uuid4().hex[:12]}"
+    a, b = Peer(2 * i, new_socket(), room), Peer(2 * i + 1, new_socket(), room)
+    for peer in (a, b):
+        await connect(peer.sio, base, {"Origin": base})
+        await call_ok(peer.sio, "join", {"consultation_id": room})
+    a.to, b.to = b.sio.get_sid() or "", a.sio.get_sid() or ""
+    return a, b
+
+
+# -- the run ---------------------------------------------------------------------------------
+
+
+def percentile(sorted_values: list[float], q: float) -> float:
+    """Nearest-rank percentile of an ascending list; 0.0 for an empty one."""
+    if not sorted_values:
+        return 0.0
+    rank = max(1, min(len(sorted_values), round(q / 100 * len(sorted_values) + 0.5)))
+    return sorted_values[rank - 1]
+
+
+@dataclass
+class RelayResult:
+    server: str
+    run: int
+    sent: int
+    delivered: int
+    lost: int
+    measured: int
+    delivered_measured: int
+    misrouted: int
+    unexpected: int
+    send_failed: int
+    acks: dict[str, int]
+    throughput: float  # delivered measured messages per second
+    p50_ms: float
+    p99_ms: float
+    max_ms: float
+    server_cpu: float  # share of one core during the measured window
+    server_us_per_msg: float
+    gen_cpu: float  # the load generator's share of one core in the same window
+    gen_lag_p99_ms: float  # how late the generator sent (p99), it is the generator's noise
+    setup_s: float
+    load_avg: float  # the machine's 1-minute load average when the run started
+    kept_up: bool  # nothing lost and the median message not queued (p50 <= KEPT_UP_P50_MS)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+async def _setup(server: Server, account: dict[str, str] | None, pairs: int) -> list[Peer]:
+    gate = asyncio.Semaphore(SETUP_CONCURRENCY)
+    advisor = await parley_login(server.url, account) if account is not None else None
+
+    async def one(i: int) -> tuple[Peer, Peer]:
+        async with gate:
+            if advisor is not None:
+                return await parley_pair(server.url, advisor, i)
+            return await bare_pair(server.url, i)
+
+    try:
+        made = await asyncio.gather(*(one(i) for i in range(pairs)), return_exceptions=True)
+    finally:
+        if advisor is not None:
+            await advisor.close()
+    peers = [peer for pair in made if isinstance(pair, tuple) for peer in pair]
+    failed = [exc for exc in made if isinstance(exc, BaseException)]
+    if failed:
+        await _teardown(peers)
+        raise RuntimeError(f"{len(failed)} of {pairs} pairs failed to set up: {failed[0]!r}")
+    return sorted(peers, key=lambda p: p.index)
+
+
+async def _teardown(peers: list[Peer]) -> None:
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(TEARDOWN_TIMEOUT):
+            await asyncio.gather(*(p.sio.disconnect() for p in peers), return_exceptions=True)
+
+
+async def run_relay(
+    server: Server, account: dict[str, str] | None, cfg: RelayConfig, run: int
+) -> RelayResult:
+    """One run against a started server: set up the pairs, drive, drain, tear down.
+    `account` is Parley's advisor; None means the bare baseline."""
+    event = "rtc_signal" if account is not None else "signal"
+    load_avg = os.getloadavg()[0]
+    started = time.perf_counter()
+    peers = await _setup(server, account, cfg.pairs)
+    setup_s = time.perf_counter() - started
+    col = Collector(first_measured=cfg.first_measured)
+    try:
+        for peer in peers:
+            peer.sio.on(event, lambda data, index=peer.index: col.on_signal(index, data))
+        senders = [(p, p.index ^ 1) for p in peers]  # partner = 2i <-> 2i+1
+        total, rate = cfg.total, cfg.rate
+        t0 = time.perf_counter() + 0.2
+        mark_wall = mark_cpu = mark_gen = 0.0
+        for seq in range(total):
+            scheduled = t0 + seq / rate
+            delay = scheduled - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            if seq == cfg.first_measured:
+                mark_wall = time.perf_counter()
+                mark_cpu, mark_gen = cpu_seconds(server.pid), time.process_time()
+            peer, dest = senders[seq % len(senders)]
+            payload = {
+                "consultation_id": peer.consultation_id,
+                "to": peer.to,
+                "candidate": {
+                    "candidate": CANDIDATE.format(seq=seq),
+                    "sdpMid": "0",
+                    "sdpMLineIndex": 0,
+                },
+            }
+            col.sent[seq] = (scheduled, dest)
+            col.lags.append(time.perf_counter() - scheduled)
+            try:
+                await peer.sio.emit(event, payload, callback=col.on_ack)
+            except socketio.exceptions.SocketIOError:  # e.g. dropped by a ping timeout
+                del col.sent[seq]
+                col.send_failed += 1
+        last_scheduled = t0 + total / rate
+        col.finished_sending(total - col.send_failed)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(col.done.wait(), cfg.drain)
+        end_wall = time.perf_counter()
+        window = max(end_wall - mark_wall, 1e-9)
+        server_cpu = cpu_seconds(server.pid) - mark_cpu
+        gen_cpu = time.process_time() - mark_gen
+    finally:
+        await _teardown(peers)
+
+    measured = total - cfg.first_measured
+    latencies = sorted(col.latencies)
+    lags = sorted(col.lags)
+    span = max(col.last_delivery, last_scheduled) - (t0 + cfg.first_measured / rate)
+    done = max(col.delivered_measured, 1)
+    throughput = col.delivered_measured / span if span > 0 else 0.0
+    p50_ms = percentile(latencies, 50) * 1000
+    return RelayResult(
+        server=server.name,
+        run=run,
+        sent=total - col.send_failed,
+        delivered=col.delivered,
+        lost=len(col.sent),
+        measured=measured,
+        delivered_measured=col.delivered_measured,
+        misrouted=col.misrouted,
+        unexpected=col.unexpected,
+        send_failed=col.send_failed,
+        acks=dict(col.acks),
+        throughput=throughput,
+        p50_ms=p50_ms,
+        p99_ms=percentile(latencies, 99) * 1000,
+        max_ms=(latencies[-1] if latencies else 0.0) * 1000,
+        server_cpu=server_cpu / window,
+        server_us_per_msg=server_cpu / done * 1e6,
+        gen_cpu=gen_cpu / window,
+        gen_lag_p99_ms=percentile(lags, 99) * 1000,
+        setup_s=setup_s,
+        load_avg=load_avg,
+        kept_up=not col.sent and not col.send_failed and p50_ms <= KEPT_UP_P50_MS,
+    )

@@ -1,0 +1,185 @@
+"""The servers under test, each in its own process: Parley (`parley serve`) and the bare
+baseline (`bench/bare_relay.py`). Started fresh for every run and always stopped."""
+
+from __future__ import annotations
+
+import asyncio
+import ctypes
+import ctypes.util
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
+
+import aiohttp
+
+ROOT = Path(__file__).resolve().parent.parent
+BARE_RELAY = Path(__file__).resolve().parent / "bare_relay.py"
+START_TIMEOUT = 30.0  # seconds until /healthz must answer
+STOP_TIMEOUT = 5.0  # seconds between SIGTERM and SIGKILL
+CLI_TIMEOUT = 60.0
+PR_SET_PDEATHSIG = 1
+
+TEAM = "bench"
+ADVISOR = "bench-advisor"
+PASSWORD = "bench password, not a secret"  # noqa: S105 (a throwaway account in a temp dir)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def parley_executable() -> str:
+    beside = Path(sys.executable).with_name("parley")
+    return str(beside if beside.exists() else ROOT / ".venv" / "bin" / "parley")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux /proc); 0.0 where unavailable."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    # after the ")" of the command name: state is field 3, utime 14 and stime 15 (1-based)
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PARLEY_")}
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
+def prepare_parley(data_dir: Path) -> dict[str, str]:
+    """Create the team and the advisor account with Parley's own CLI."""
+    exe = parley_executable()
+    common = ["--data-dir", str(data_dir)]
+    steps: list[tuple[list[str], str | None]] = [
+        ([exe, "team", "add", "--slug", TEAM, "--name", "Bench", *common], None),
+        (
+            [
+                exe,
+                "advisor",
+                "add",
+                "--username",
+                ADVISOR,
+                "--team",
+                TEAM,
+                "--password-stdin",
+                *common,
+            ],
+            PASSWORD + "\n",
+        ),
+    ]
+    for argv, stdin in steps:
+        done = subprocess.run(  # noqa: S603 (our own CLI, fixed arguments)
+            argv,
+            input=stdin,
+            capture_output=True,
+            text=True,
+            timeout=CLI_TIMEOUT,
+            env=_env(),
+            cwd=ROOT,
+            check=False,
+        )
+        if done.returncode != 0:
+            raise RuntimeError(f"{' '.join(argv[1:3])} failed: {done.stderr.strip()}")
+    return {"username": ADVISOR, "password": PASSWORD, "team": TEAM}
+
+
+@dataclass
+class Server:
+    name: str
+    url: str
+    proc: subprocess.Popen[bytes]
+    log_path: Path
+    _log: IO[bytes] = field(repr=False)
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    def log_tail(self, lines: int = 20) -> str:
+        try:
+            text = self.log_path.read_text(errors="replace")
+        except OSError:
+            return ""
+        return "\n".join(text.splitlines()[-lines:])
+
+    def stop(self) -> None:
+        """SIGTERM, then SIGKILL after STOP_TIMEOUT; safe to call twice."""
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(STOP_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(STOP_TIMEOUT)
+        self._log.close()
+
+
+def _die_with_parent() -> None:
+    """In the child: get SIGTERM when the benchmark dies, even by SIGKILL (a timeout), so
+    no server outlives it. Linux only; elsewhere `Server.stop` in a finally has to do."""
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    except (OSError, AttributeError):
+        pass
+
+
+def _spawn(name: str, argv: list[str], log_path: Path, port: int) -> Server:
+    log = log_path.open("wb")
+    try:
+        proc = subprocess.Popen(  # noqa: S603 (fixed arguments)
+            argv,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env=_env(),
+            cwd=ROOT,
+            preexec_fn=_die_with_parent if sys.platform == "linux" else None,
+        )
+    except BaseException:
+        log.close()
+        raise
+    return Server(name, f"http://127.0.0.1:{port}", proc, log_path, log)
+
+
+def spawn_parley(data_dir: Path, log_path: Path) -> Server:
+    port = free_port()
+    argv = [parley_executable(), "serve", "--port", str(port), "--data-dir", str(data_dir)]
+    return _spawn("parley", argv, log_path, port)
+
+
+def spawn_bare(log_path: Path) -> Server:
+    port = free_port()
+    return _spawn("bare", [sys.executable, str(BARE_RELAY), "--port", str(port)], log_path, port)
+
+
+async def wait_healthy(server: Server, limit: float = START_TIMEOUT) -> None:
+    """Poll GET /healthz until it answers 200, the process dies or the time is up."""
+    deadline = time.monotonic() + limit
+    async with aiohttp.ClientSession() as http:
+        while time.monotonic() < deadline:
+            if server.proc.poll() is not None:
+                raise RuntimeError(
+                    f"{server.name} exited with {server.proc.returncode}:\n{server.log_tail()}"
+                )
+            try:
+                async with http.get(
+                    server.url + "/healthz", timeout=aiohttp.ClientTimeout(total=2)
+                ) as resp:
+                    if resp.status == 200:
+                        return
+            except (TimeoutError, aiohttp.ClientError):
+                pass
+            await asyncio.sleep(0.1)
+    raise RuntimeError(f"{server.name} did not become healthy in {limit:.0f} s")
