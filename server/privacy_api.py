@@ -17,9 +17,9 @@ from server.state import CONSULTATIONS, CORE, FILES
 from server.web_helpers import SETTINGS, envelope, read_json
 from signaling.errors import (
     InvalidPayload,
-    ReceiptInvalid,
     NotAuthenticated,
     NotAuthorised,
+    ReceiptInvalid,
     Restricted,
 )
 from signaling.protocol import Payload, Slug, clean_name, parse

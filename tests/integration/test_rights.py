@@ -20,7 +20,7 @@ from tests.flows import admitted_pair, join_customer
 
 
 async def second_customer(server, advisor, cid):
-    status, body = await advisor.http.post(f"/api/consultations/{cid}/invites", {})
+    _status, body = await advisor.http.post(f"/api/consultations/{cid}/invites", {})
     token = body["data"]["invite"]["url"].rsplit("/", 1)[1]
     other = await join_customer(server, invite=token, first="Numbat", last="Wombatsen")
     await advisor.sock.ok(
@@ -58,7 +58,7 @@ def everything(archive: zipfile.ZipFile) -> str:
 
 
 async def test_export_of_one_participant_holds_nobody_else(server, seed_advisor):
-    advisor, quokka, numbat, cid = await with_markers(server, seed_advisor)
+    advisor, quokka, _numbat, cid = await with_markers(server, seed_advisor)
     archive = await fetch_zip(advisor, f"/api/participants/{quokka.participant_id}/export")
     document = json.loads(archive.read("export.json"))
     assert document["subject"]["name"] == "Erika Mustermann"
@@ -95,7 +95,7 @@ async def test_rectification_changes_the_name_everywhere(server, seed_advisor):
 
 
 async def test_restriction_freezes_content_until_lifted(server, seed_advisor):
-    advisor, quokka, numbat, cid = await with_markers(server, seed_advisor)
+    advisor, quokka, _numbat, cid = await with_markers(server, seed_advisor)
     assert (await advisor.http.post(f"/api/consultations/{cid}/restrict"))[0] == 200
     ack = await quokka.sock.call(
         "chat_send", {"consultation_id": cid, "client_id": "quokka-0002", "body": "more"}
@@ -197,7 +197,7 @@ async def test_erasure_of_a_participant_and_of_a_consultation(server, seed_advis
 
 
 async def test_the_customer_receipt_link(server, seed_advisor):
-    advisor, quokka, numbat, cid = await with_markers(server, seed_advisor)
+    advisor, quokka, _numbat, cid = await with_markers(server, seed_advisor)
     status, body = await quokka.http.post("/api/receipt")
     assert status == 201
     path = "/api/receipt/" + body["data"]["url"].rsplit("/", 1)[1]

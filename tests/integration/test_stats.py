@@ -13,6 +13,8 @@ from server.state import CORE
 from storage.models import ConsultationStats, Role
 from tests.flows import admitted_pair, login_advisor
 
+SDP = "v=0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\n"
+
 
 @pytest.fixture
 def server_clock(clock):
@@ -36,7 +38,7 @@ async def consultation(server, seed_advisor, clock, minutes: int, team: str):
             "to": customer.participant_id,
             "description": {
                 "type": "offer",
-                "sdp": "v=0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\n",
+                "sdp": SDP,
             },
         },
     )
