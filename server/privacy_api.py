@@ -22,6 +22,7 @@ from signaling.errors import (
     ReceiptInvalid,
     Restricted,
 )
+from signaling.core import names_of
 from signaling.protocol import Payload, Slug, clean_name, parse
 from signaling.rules import Actor
 from storage import stats
@@ -116,6 +117,27 @@ async def export_participant(request: web.Request) -> web.StreamResponse:
         request,
         f"participant-{p.id}.zip",
         lambda write: rights.export(core, blobs, actor_label(actor), write, participant=p.id),
+    )
+
+
+@routes.get("/api/consultations/{consultation_id}/participants")
+async def participants(request: web.Request) -> web.Response:
+    """Who took part, for the advisor's data-subject actions (ids, roles, names, status)."""
+    actor = await advisor(request)
+    c = await owned_consultation(request, actor, path_param(request, "consultation_id", ID))
+    if c.restricted_at is not None:
+        raise Restricted("this consultation is restricted; names are not shown")
+    core = request.app[CORE]
+    async with core.db.session() as s:
+        people = await ParticipantRepository(s).of_consultation(c.id)
+        names = await names_of(core, s, people)
+    return envelope(
+        {
+            "participants": [
+                {"id": p.id, "role": str(p.role), "name": names[p.id], "status": str(p.status)}
+                for p in people
+            ]
+        }
     )
 
 

@@ -162,6 +162,8 @@ def consultation_view(c: Consultation, invites: list[InviteLink] | None = None) 
         "title": c.title,
         "created_at": iso(c.created_at),
         "ended_at": iso(c.ended_at),
+        "restricted": c.restricted_at is not None,
+        "erased": c.erased_at is not None,
         "invites": [invite_view(i) for i in invites or []],
     }
 

@@ -80,6 +80,12 @@ async def test_export_of_one_participant_holds_nobody_else(server, seed_advisor)
 
 async def test_rectification_changes_the_name_everywhere(server, seed_advisor):
     advisor, quokka, numbat, cid = await with_markers(server, seed_advisor)
+    people = (await advisor.http.get(f"/api/consultations/{cid}/participants"))[1]["data"]
+    assert {p["name"] for p in people["participants"]} == {
+        "Anna Advisor",
+        "Erika Mustermann",
+        "Numbat Wombatsen",
+    }
     path = f"/api/participants/{numbat.participant_id}/rectify"
     status, body = await advisor.http.post(path, {"first_name": "<b>", "last_name": "X"})
     assert (status, body["error"]["code"]) == (400, "invalid_payload")
