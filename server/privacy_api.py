@@ -15,6 +15,7 @@ from server import rights
 from server.api import ID, TOKEN, advisor, identity_of, path_param
 from server.state import CONSULTATIONS, CORE, FILES
 from server.web_helpers import SETTINGS, envelope, read_json
+from signaling.core import names_of
 from signaling.errors import (
     InvalidPayload,
     NotAuthenticated,
@@ -22,7 +23,6 @@ from signaling.errors import (
     ReceiptInvalid,
     Restricted,
 )
-from signaling.core import names_of
 from signaling.protocol import Payload, Slug, clean_name, parse
 from signaling.rules import Actor
 from storage import stats
