@@ -15,6 +15,7 @@ from server.access import stamp
 from server.config import Settings
 from server.jobs import retention_loop
 from server.keys import keyring_of
+from server.metrics import Metrics, allowed, networks_of, refuse, render
 from server.state import (
     ACCESS_LOG,
     CHAT,
@@ -22,12 +23,13 @@ from server.state import (
     CORE,
     FILES,
     LOBBY,
+    METRICS,
     NOTIFIER,
     ROOM,
     SIO,
     TRUSTED_PROXIES,
 )
-from server.web_helpers import SETTINGS, csrf, errors, own_origin, security_headers
+from server.web_helpers import OBSERVER, SETTINGS, csrf, errors, own_origin, security_headers
 from signaling.adapter import SocketAdapter, SocketNotifier, make_server
 from signaling.chat import Chat
 from signaling.consultations import Consultations
@@ -36,6 +38,7 @@ from signaling.files import Files
 from signaling.lobby import Lobby
 from signaling.presence import Presence
 from signaling.room import Room
+from signaling.turn import IceConfig
 from storage.access_log import AccessLog
 from storage.addresses import parse_networks
 from storage.blobs import BlobStore, DatabaseBlobStore, LocalBlobStore
@@ -72,6 +75,15 @@ def limits_of(settings: Settings) -> Limits:
     )
 
 
+def ice_config_of(settings: Settings) -> IceConfig:
+    return IceConfig(
+        stun_urls=tuple(settings.stun_urls),
+        turn_urls=tuple(settings.turn_urls),
+        turn_secret=settings.turn_secret.get_secret_value() if settings.turn_secret else None,
+        ttl_seconds=settings.turn_ttl_seconds,
+    )
+
+
 def blob_store_of(settings: Settings, db: Database) -> BlobStore:
     if settings.blob_store == "database":
         return DatabaseBlobStore(db)
@@ -85,6 +97,8 @@ def create_app(settings: Settings, *, clock: Clock = utcnow) -> web.Application:
     app[SETTINGS] = settings
 
     db = Database(settings.db_url)
+    metrics = app[METRICS] = Metrics()
+    app[OBSERVER] = metrics
     sio = make_server()
     notifier = SocketNotifier(sio)
     core = Core(
@@ -96,6 +110,8 @@ def create_app(settings: Settings, *, clock: Clock = utcnow) -> web.Application:
         vault=Vault(keyring_of(settings)),
         notice_version=settings.notice_version,
         public_url=settings.public_url or "",
+        ice=ice_config_of(settings),
+        observer=metrics,
     )
     lobby = Lobby(core)
     room = Room(core)
@@ -117,6 +133,14 @@ def create_app(settings: Settings, *, clock: Clock = utcnow) -> web.Application:
     app.add_routes(api.routes)
     app.add_routes(files.routes)
     app.add_routes(privacy_api.routes)
+    metrics_networks = networks_of(settings)
+
+    async def metrics_page(request: web.Request) -> web.Response:
+        if not allowed(request, settings, metrics_networks):
+            raise refuse()
+        return await render(metrics, db, len(core.presence), app[ACCESS_LOG].dropped)
+
+    app.router.add_get("/metrics", metrics_page)
     for page in PAGES:
         app.router.add_get(page, index)
     assets = settings.client_dir / "assets"

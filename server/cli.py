@@ -52,7 +52,7 @@ def settings_of(args: argparse.Namespace) -> Settings:
 
 def serve(args: argparse.Namespace) -> None:
     settings = settings_of(args)
-    logs.configure(settings.log_level)
+    logs.configure(settings.log_level, settings.log_format)
     app = create_app(settings)
     local = settings.host in ("127.0.0.1", "0.0.0.0", "::")  # noqa: S104 (a comparison)
     shown = "localhost" if local else settings.host

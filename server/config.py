@@ -76,6 +76,18 @@ class Settings(BaseSettings):
     retention_interval_seconds: float = Field(default=3600.0, ge=1, le=86400)
     stats_min_group: int = Field(default=5, ge=1, le=1000)
 
+    # STUN/TURN handed to admitted participants; TURN credentials by the TURN REST API
+    # scheme (coturn `use-auth-secret` with the same `static-auth-secret`)
+    stun_urls: list[str] = []
+    turn_urls: list[str] = []  # e.g. ["turn:turn.example.com:3478?transport=udp", ...]
+    turn_secret: SecretStr | None = None
+    turn_ttl_seconds: int = Field(default=3600, ge=60, le=86400)
+
+    # /metrics: open to these networks, or to requests with this bearer token
+    metrics_networks: list[str] = ["127.0.0.0/8", "::1/128"]
+    metrics_token: SecretStr | None = None
+    log_format: Literal["text", "json"] = "text"
+
     max_event_bytes: int = Field(default=64 * 1024, ge=1024, le=1024 * 1024)
     max_body_bytes: int = Field(default=64 * 1024, ge=1024, le=1024 * 1024)
 
@@ -93,7 +105,7 @@ class Settings(BaseSettings):
     def db_url(self) -> str:
         return self.database_url or f"sqlite+aiosqlite:///{self.data_dir.resolve()}/parley.db"
 
-    @field_validator("trusted_proxies")
+    @field_validator("trusted_proxies", "metrics_networks")
     @classmethod
     def _networks(cls, value: list[str]) -> list[str]:
         parse_networks(value)  # raises ValueError on anything that is not a network

@@ -9,7 +9,7 @@ import logging
 from aiohttp import web
 
 from server.config import Settings
-from server.state import CORE, FILES
+from server.state import CORE, FILES, METRICS
 from storage import retention
 
 log = logging.getLogger(__name__)
@@ -26,9 +26,16 @@ def policy_of(settings: Settings) -> retention.Policy:
 
 async def run_retention(app: web.Application, settings: Settings) -> retention.Report:
     core = app[CORE]
-    return await retention.run(
+    report = await retention.run(
         core.db, core.vault, app[FILES].blobs, policy_of(settings), core.clock()
     )
+    counter = app[METRICS].retention
+    counter.labels("runs").inc()
+    counter.labels("addresses_anonymised").inc(report.ips_anonymised)
+    counter.labels("access_entries_deleted").inc(report.access_entries_deleted)
+    counter.labels("consultations_erased").inc(report.consultations_erased)
+    counter.labels("skipped").inc(len(report.skipped))
+    return report
 
 
 async def retention_loop(app: web.Application, settings: Settings) -> None:

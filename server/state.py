@@ -5,6 +5,7 @@ from __future__ import annotations
 import socketio
 from aiohttp import web
 
+from server.metrics import Metrics
 from signaling.adapter import SocketNotifier
 from signaling.chat import Chat
 from signaling.consultations import Consultations
@@ -22,6 +23,7 @@ CONSULTATIONS = web.AppKey("consultations", Consultations)
 CHAT = web.AppKey("chat", Chat)
 FILES = web.AppKey("files", Files)
 ACCESS_LOG = web.AppKey("access_log", AccessLog)
+METRICS = web.AppKey("metrics", Metrics)
 TRUSTED_PROXIES = web.AppKey("trusted_proxies", list[Network])
 NOTIFIER = web.AppKey("notifier", SocketNotifier)
 SIO = web.AppKey("sio", socketio.AsyncServer)

@@ -24,11 +24,13 @@ from signaling.errors import (
     PayloadTooLarge,
 )
 from signaling.identity import CSRF_COOKIE
+from signaling.ports import Observer
 
 log = logging.getLogger(__name__)
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 SETTINGS = web.AppKey("settings", Settings)
+OBSERVER = web.AppKey("observer", Observer)
 CSRF_TOKEN = web.RequestKey("csrf_token", str)
 
 CSP = (
@@ -54,26 +56,32 @@ def own_origin(request: web.Request) -> str:
 
 @web.middleware
 async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """One envelope for every error; each refusal is counted by its code."""
     try:
         return await handler(request)
     except ParleyError as exc:
-        return error_response(exc.code, exc.message, exc.status)
+        return refusal(request, exc.code, exc.message, exc.status)
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
         if exc.status == 404:
-            return error_response(NotFound.code, "no such page or resource", 404)
+            return refusal(request, NotFound.code, "no such page or resource", 404)
         if exc.status == 413:
-            return error_response(PayloadTooLarge.code, "the request body is too large", 413)
+            return refusal(request, PayloadTooLarge.code, "the request body is too large", 413)
         if exc.status == 405:
-            return error_response(MethodNotAllowed.code, "method not allowed here", 405)
-        return error_response(InvalidPayload.code, exc.reason, exc.status)
+            return refusal(request, MethodNotAllowed.code, "method not allowed here", 405)
+        return refusal(request, InvalidPayload.code, exc.reason, exc.status)
     except Exception as exc:
-        refusal = storage_refusal(exc)
-        if refusal is not None:
-            return error_response(refusal.code, refusal.message, refusal.status)
+        known = storage_refusal(exc)
+        if known is not None:
+            return refusal(request, known.code, known.message, known.status)
         log.exception("request failed route=%s", route_name(request))
-        return error_response(INTERNAL_ERROR, "something went wrong on the server", 500)
+        return refusal(request, INTERNAL_ERROR, "something went wrong on the server", 500)
+
+
+def refusal(request: web.Request, code: str, message: str, status: int) -> web.Response:
+    request.app[OBSERVER].refused(code)
+    return error_response(code, message, status)
 
 
 @web.middleware

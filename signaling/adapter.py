@@ -185,17 +185,23 @@ class SocketAdapter:
                     raise InvalidPayload("send exactly one payload object")
                 if len(json.dumps(data, separators=(",", ":"))) > self.max_event_bytes:
                     raise PayloadTooLarge(f"events are limited to {self.max_event_bytes} bytes")
-                return ok(await handler(conn, p.parse(model, data)))
+                answer = ok(await handler(conn, p.parse(model, data)))
+                self.core.observer.event(name)
+                return answer
             except ParleyError as exc:
-                return error(exc.code, exc.message)
+                return self._refusal(exc.code, exc.message)
             except Exception as exc:
                 refusal = storage_refusal(exc)
                 if refusal is not None:
-                    return error(refusal.code, refusal.message)
+                    return self._refusal(refusal.code, refusal.message)
                 log.exception("event failed event=%s sid=%s", name, sid)
-                return error(INTERNAL_ERROR, "something went wrong on the server")
+                return self._refusal(INTERNAL_ERROR, "something went wrong on the server")
 
         return handle
+
+    def _refusal(self, code: str, message: str) -> Ack:
+        self.core.observer.refused(code)
+        return error(code, message)
 
     # -- events ---------------------------------------------------------------------------
 

@@ -17,9 +17,17 @@ from signaling.errors import (
     ParleyError,
     Restricted,
 )
-from signaling.ports import Notifier, account_room, participant_room, team_room
+from signaling.ports import (
+    Notifier,
+    Observer,
+    Unobserved,
+    account_room,
+    participant_room,
+    team_room,
+)
 from signaling.presence import Presence
 from signaling.rules import Actor
+from signaling.turn import IceConfig
 from storage.clock import Clock
 from storage.crypto import IntegrityError
 from storage.db import Database
@@ -53,6 +61,8 @@ class Core:
     vault: Vault
     notice_version: str
     public_url: str = ""
+    ice: IceConfig = field(default_factory=IceConfig)
+    observer: Observer = field(default_factory=Unobserved)
     # features already recorded per live consultation, so each is written once
     features_seen: dict[str, set[str]] = field(default_factory=dict)
 

@@ -123,6 +123,7 @@ class Files:
             assert uploader is not None
             sender = (await names_of(core, s, [uploader]))[uploader.id]
         await mark_feature(core, cid, "files")
+        core.observer.uploaded(size)
         view = message_view(message, "", uploader.id, sender, row, name)
         await core.notifier.emit("chat_message", view, consultation_room(cid))
         return {"file": file_view(row, name), "seq": message.seq}

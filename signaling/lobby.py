@@ -158,6 +158,8 @@ class Lobby:
                 ParticipantStatus.admitted,
                 admitted_at=core.clock(),
             )
+            if customer.waiting_since is not None:
+                core.observer.waited((core.clock() - customer.waiting_since).total_seconds())
             await audit.append(
                 s,
                 core.clock(),
@@ -203,6 +205,8 @@ class Lobby:
                 raise InvalidState("this customer is no longer waiting")
             c.state = ConsultationState(rules.next_consultation_state(c.state, "active"))
             c.started_at = c.started_at or now
+            if p.waiting_since is not None:
+                core.observer.waited((now - p.waiting_since).total_seconds())
             await audit.append(
                 s, now, actor_name(actor), "admitted", f"participant:{p.id}", consultation=c.id
             )

@@ -22,6 +22,50 @@ class Notifier(Protocol):
         ...
 
 
+class Observer(Protocol):
+    """Where the core reports what happens, for metrics. It must not block or fail."""
+
+    def event(self, name: str) -> None:
+        """A client-to-server event was handled."""
+
+    def refused(self, code: str) -> None:
+        """An error acknowledgement or HTTP error with this code was sent."""
+
+    def waited(self, seconds: float) -> None:
+        """A customer waited this long in the queue or lobby before being admitted."""
+
+    def joined(self, seconds: float) -> None:
+        """A participant entered the room this long after being admitted."""
+
+    def uploaded(self, size: int) -> None:
+        """A file of this many bytes was shared."""
+
+    def turn_issued(self) -> None:
+        """TURN credentials were handed out."""
+
+
+class Unobserved:
+    """An Observer that records nothing (the admin commands, unit tests)."""
+
+    def event(self, name: str) -> None:
+        return None
+
+    def refused(self, code: str) -> None:
+        return None
+
+    def waited(self, seconds: float) -> None:
+        return None
+
+    def joined(self, seconds: float) -> None:
+        return None
+
+    def uploaded(self, size: int) -> None:
+        return None
+
+    def turn_issued(self) -> None:
+        return None
+
+
 class NoSockets:
     """A Notifier for work done outside a running server (the admin commands)."""
 

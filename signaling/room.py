@@ -24,6 +24,7 @@ from signaling.ports import account_room, consultation_room
 from signaling.presence import Member
 from signaling.protocol import MediaUpdate, ParticipantRef, RtcSignal
 from signaling.rules import Actor
+from signaling.turn import ice_servers
 from storage import stats
 from storage.models import (
     Account,
@@ -85,6 +86,11 @@ class Room:
             names = await names_of(core, s, [me, *admitted])
         resumed = self._cancel_grace(me.id)
         first = core.presence.join(sid, c.id, me.id, Member(str(me.role), names[me.id]))
+        if first and not resumed and me.admitted_at is not None:
+            core.observer.joined((core.clock() - me.admitted_at).total_seconds())
+        servers = ice_servers(core.ice, me.id, core.clock())
+        if any("credential" in server for server in servers):
+            core.observer.turn_issued()
         await core.notifier.enter_room(sid, consultation_room(c.id))
         if first:
             event = "participant_updated" if resumed else "participant_joined"
@@ -99,6 +105,8 @@ class Room:
             "self": member_view(c.id, me.id, core.presence),
             "participants": others,
             "consultation": {"id": c.id, "state": str(c.state), "title": c.title},
+            # STUN/TURN only now, after admission: short-lived TURN credentials
+            "ice_servers": servers,
         }
 
     async def _advisor_participant(

@@ -1,0 +1,129 @@
+"""Prometheus metrics (prometheus-client, one registry per application). Counters and
+histograms are fed by the core through the Observer port; gauges are read at scrape time."""
+
+from __future__ import annotations
+
+import hmac
+import ipaddress
+
+from aiohttp import web
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+from sqlalchemy import func, select
+
+from server.config import Settings
+from signaling.errors import NotAuthorised
+from storage.addresses import Network, client_ip, parse_networks
+from storage.db import Database
+from storage.models import Consultation, ConsultationKind, ConsultationState
+
+WAIT_BUCKETS = (5, 15, 30, 60, 120, 300, 600, 1200, 1800, 3600)
+JOIN_BUCKETS = (0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60)
+
+
+class Metrics:
+    """Implements `signaling.ports.Observer`."""
+
+    def __init__(self) -> None:
+        r = self.registry = CollectorRegistry()
+        self.events = Counter(
+            "parley_events", "Client-to-server events handled", ["event"], registry=r
+        )
+        self.refusals = Counter(
+            "parley_refusals", "Error answers sent, by code", ["code"], registry=r
+        )
+        self.wait = Histogram(
+            "parley_queue_wait_seconds",
+            "Time from waiting to admission",
+            buckets=WAIT_BUCKETS,
+            registry=r,
+        )
+        self.join = Histogram(
+            "parley_join_latency_seconds",
+            "Time from admission to entering the room",
+            buckets=JOIN_BUCKETS,
+            registry=r,
+        )
+        self.uploads = Counter("parley_uploads", "Files shared", registry=r)
+        self.upload_bytes = Counter("parley_upload_bytes", "Bytes of files shared", registry=r)
+        self.turn = Counter("parley_turn_credentials", "TURN credentials handed out", registry=r)
+        self.retention = Counter(
+            "parley_retention_items", "Retention job results", ["kind"], registry=r
+        )
+        self.sockets = Gauge("parley_sockets_connected", "Connected Socket.IO clients", registry=r)
+        self.consultations = Gauge(
+            "parley_consultations", "Consultations by state", ["state"], registry=r
+        )
+        self.queue = Gauge("parley_queue_length", "Customers waiting in instant queues", registry=r)
+        self.paths = Gauge(
+            "parley_media_paths", "Reported peer connections by path", ["path"], registry=r
+        )
+        self.access_dropped = Gauge(
+            "parley_access_log_dropped", "Access log entries dropped under load", registry=r
+        )
+
+    # Observer ------------------------------------------------------------------------------
+
+    def event(self, name: str) -> None:
+        self.events.labels(name).inc()
+
+    def refused(self, code: str) -> None:
+        self.refusals.labels(code).inc()
+
+    def waited(self, seconds: float) -> None:
+        self.wait.observe(max(0.0, seconds))
+
+    def joined(self, seconds: float) -> None:
+        self.join.observe(max(0.0, seconds))
+
+    def uploaded(self, size: int) -> None:
+        self.uploads.inc()
+        self.upload_bytes.inc(size)
+
+    def turn_issued(self) -> None:
+        self.turn.inc()
+
+
+def allowed(request: web.Request, settings: Settings, networks: list[Network]) -> bool:
+    """A configured bearer token, or an address in the configured networks (default: the
+    host itself)."""
+    if settings.metrics_token is not None:
+        given = request.headers.get("Authorization", "").removeprefix("Bearer ")
+        if hmac.compare_digest(given.encode(), settings.metrics_token.get_secret_value().encode()):
+            return True
+    peer = client_ip(request.remote, None, [])
+    return peer is not None and any(ipaddress.ip_address(peer) in net for net in networks)
+
+
+def networks_of(settings: Settings) -> list[Network]:
+    return parse_networks(settings.metrics_networks)
+
+
+async def render(metrics: Metrics, db: Database, sockets: int, dropped: int) -> web.Response:
+    """The exposition, with the gauges read now."""
+    metrics.sockets.set(sockets)
+    metrics.access_dropped.set(dropped)
+    async with db.session() as s:
+        counts = dict(
+            (
+                await s.execute(
+                    select(Consultation.state, func.count()).group_by(Consultation.state)
+                )
+            ).all()
+        )
+        queued = await s.scalar(
+            select(func.count()).where(
+                Consultation.kind == ConsultationKind.instant,
+                Consultation.state == ConsultationState.waiting,
+            )
+        )
+    for state in ConsultationState:
+        metrics.consultations.labels(str(state)).set(counts.get(state, 0))
+    metrics.queue.set(queued or 0)
+    return web.Response(
+        body=generate_latest(metrics.registry), headers={"Content-Type": CONTENT_TYPE_LATEST}
+    )
+
+
+def refuse() -> NotAuthorised:
+    return NotAuthorised("metrics are open to the configured networks or token only")
