@@ -10,12 +10,13 @@ from typing import Any
 
 from aiohttp import web
 
-from server import api, files, privacy_api
+from server import api, files, ops_api, privacy_api
 from server.access import stamp
 from server.config import Settings
 from server.jobs import retention_loop
 from server.keys import keyring_of
 from server.metrics import Metrics, allowed, networks_of, refuse, render
+from server.ops_api import push_loop
 from server.state import (
     ACCESS_LOG,
     CHAT,
@@ -25,6 +26,7 @@ from server.state import (
     LOBBY,
     METRICS,
     NOTIFIER,
+    OPS,
     ROOM,
     SIO,
     TRUSTED_PROXIES,
@@ -36,6 +38,7 @@ from signaling.consultations import Consultations
 from signaling.core import Core, Limits
 from signaling.files import Files
 from signaling.lobby import Lobby
+from signaling.ops import Ops
 from signaling.presence import Presence
 from signaling.room import Room
 from signaling.turn import IceConfig
@@ -127,18 +130,20 @@ def create_app(settings: Settings, *, clock: Clock = utcnow) -> web.Application:
         request: web.Request = environ["aiohttp.request"]
         return environ.get("HTTP_ORIGIN") == own_origin(request)
 
-    SocketAdapter(sio, core, lobby, room, chat, origin_allowed, settings.max_event_bytes)
+    ops = app[OPS] = Ops(core)
+    SocketAdapter(sio, core, lobby, room, chat, ops, origin_allowed, settings.max_event_bytes)
     sio.attach(app)
 
     app.add_routes(api.routes)
     app.add_routes(files.routes)
     app.add_routes(privacy_api.routes)
+    app.add_routes(ops_api.routes)
     metrics_networks = networks_of(settings)
 
     async def metrics_page(request: web.Request) -> web.Response:
         if not allowed(request, settings, metrics_networks):
             raise refuse()
-        return await render(metrics, db, len(core.presence), app[ACCESS_LOG].dropped)
+        return await render(metrics, db, ops, len(core.presence), app[ACCESS_LOG].dropped)
 
     app.router.add_get("/metrics", metrics_page)
     for page in PAGES:
@@ -158,10 +163,14 @@ async def lifecycle(app: web.Application) -> AsyncIterator[None]:
     await core.db.upgrade()
     await app[FILES].sweep(core.clock() - STALE_UPLOAD)
     async with app[ACCESS_LOG]:
-        retention_task = asyncio.create_task(retention_loop(app, settings))
+        tasks = [
+            asyncio.create_task(retention_loop(app, settings)),
+            asyncio.create_task(push_loop(app)),
+        ]
         yield
-        retention_task.cancel()
-        await asyncio.gather(retention_task, return_exceptions=True)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
         await app[SIO].shutdown()
         await app[ROOM].close()
     await core.db.close()

@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 
 from server.config import Settings
 from signaling.errors import NotAuthorised
+from signaling.ops import Ops
 from storage.addresses import Network, client_ip, parse_networks
 from storage.db import Database
 from storage.models import Consultation, ConsultationKind, ConsultationState
@@ -99,9 +100,14 @@ def networks_of(settings: Settings) -> list[Network]:
     return parse_networks(settings.metrics_networks)
 
 
-async def render(metrics: Metrics, db: Database, sockets: int, dropped: int) -> web.Response:
+async def render(
+    metrics: Metrics, db: Database, ops: Ops, sockets: int, dropped: int
+) -> web.Response:
     """The exposition, with the gauges read now."""
     metrics.sockets.set(sockets)
+    paths = ops.paths()
+    for path in ("direct", "stun", "relay", "unknown"):
+        metrics.paths.labels(path).set(paths.get(path, 0))
     metrics.access_dropped.set(dropped)
     async with db.session() as s:
         counts = dict(

@@ -12,6 +12,7 @@ from signaling.consultations import Consultations
 from signaling.core import Core
 from signaling.files import Files
 from signaling.lobby import Lobby
+from signaling.ops import Ops
 from signaling.room import Room
 from storage.access_log import AccessLog
 from storage.addresses import Network
@@ -24,6 +25,7 @@ CHAT = web.AppKey("chat", Chat)
 FILES = web.AppKey("files", Files)
 ACCESS_LOG = web.AppKey("access_log", AccessLog)
 METRICS = web.AppKey("metrics", Metrics)
+OPS = web.AppKey("ops", Ops)
 TRUSTED_PROXIES = web.AppKey("trusted_proxies", list[Network])
 NOTIFIER = web.AppKey("notifier", SocketNotifier)
 SIO = web.AppKey("sio", socketio.AsyncServer)

@@ -27,6 +27,7 @@ from signaling.errors import (
 )
 from signaling.identity import resolve
 from signaling.lobby import Lobby
+from signaling.ops import OPS_ROOM, Ops
 from signaling.ports import account_room, participant_room, team_room
 from signaling.presence import Connection
 from signaling.room import Room
@@ -109,6 +110,8 @@ class SocketAdapter:
         "consultation_end": p.ConsultationRef,
         "chat_send": p.ChatSend,
         "chat_history": p.ChatHistory,
+        "quality_report": p.QualityReport,
+        "ops_snapshot_get": p.Empty,
     }
 
     def __init__(
@@ -118,6 +121,7 @@ class SocketAdapter:
         lobby: Lobby,
         room: Room,
         chat: Chat,
+        ops: Ops,
         origin_allowed: OriginCheck,
         max_event_bytes: int = 64 * 1024,
     ) -> None:
@@ -126,6 +130,7 @@ class SocketAdapter:
         self.lobby = lobby
         self.room = room
         self.chat = chat
+        self.ops = ops
         self.origin_allowed = origin_allowed
         self.max_event_bytes = max_event_bytes
         sio.on("connect", self._connect)
@@ -143,8 +148,6 @@ class SocketAdapter:
             identity = await resolve(self.core.db, self.core.clock, cookies_of(environ))
             if identity is None:
                 raise NotAuthenticated("sign in or join a consultation first")
-            if identity.role == "ops":
-                raise NotAuthorised("ops accounts do not take part in consultations")
         except ParleyError as exc:
             log.info("connection refused sid=%s code=%s", sid, exc.code)
             # reaches the client as connect_error {"message": ..., "data": {"code": ...}}
@@ -153,7 +156,9 @@ class SocketAdapter:
             ) from None
         actor = identity.actor
         self.core.presence.connect(sid, actor, identity.session_key)
-        if actor.is_advisor:
+        if actor.kind == "ops":  # ops watch metadata; they never join a consultation
+            await self.sio.enter_room(sid, OPS_ROOM)
+        elif actor.is_advisor:
             assert actor.account_id is not None
             await self.sio.enter_room(sid, account_room(actor.account_id))
             if actor.team_id is not None:
@@ -164,6 +169,7 @@ class SocketAdapter:
         log.info("connected sid=%s role=%s", sid, identity.role)
 
     async def _disconnect(self, sid: str, reason: Any = None) -> None:
+        self.ops.forget(sid)
         try:
             await self.room.disconnected(sid)
         except Exception:
@@ -212,7 +218,7 @@ class SocketAdapter:
 
     @staticmethod
     def _customer(conn: Connection) -> None:
-        if conn.actor.is_advisor:
+        if conn.actor.kind != "customer":
             raise NotAuthorised("only customers may do this")
 
     async def dashboard_get(self, conn: Connection, _: p.Empty) -> dict[str, Any]:
@@ -256,3 +262,11 @@ class SocketAdapter:
 
     async def chat_history(self, conn: Connection, query: p.ChatHistory) -> dict[str, Any]:
         return await self.chat.history(conn.sid, query)
+
+    async def quality_report(self, conn: Connection, report: p.QualityReport) -> dict[str, Any]:
+        return self.ops.report(conn.sid, report)
+
+    async def ops_snapshot_get(self, conn: Connection, _: p.Empty) -> dict[str, Any]:
+        if conn.actor.kind != "ops":
+            raise NotAuthorised("only ops accounts see the live overview")
+        return await self.ops.snapshot()

@@ -40,6 +40,8 @@ class Presence:
         self._rooms: dict[str, set[str]] = defaultdict(set)
         self.media: dict[str, MediaState] = {}
         self.members: dict[str, Member] = {}
+        # participant id -> (when, the latest connection-quality report of their browser)
+        self.quality: dict[str, tuple[float, list[dict[str, object]]]] = {}
 
     def connect(self, sid: str, actor: Actor, session_key: str) -> Connection:
         conn = Connection(sid, actor, session_key)
@@ -106,6 +108,7 @@ class Presence:
         """Drop what was kept of a participant who is gone for good (not merely offline)."""
         self.media.pop(participant_id, None)
         self.members.pop(participant_id, None)
+        self.quality.pop(participant_id, None)
 
     def sids_of(self, participant_id: str) -> frozenset[str]:
         return frozenset(self._joined.get(participant_id, ()))
@@ -119,6 +122,10 @@ class Presence:
 
     def room(self, consultation_id: str) -> frozenset[str]:
         return frozenset(self._rooms.get(consultation_id, ()))
+
+    def watching(self, kind: str) -> bool:
+        """Whether any connection of this kind of actor (e.g. "ops") is open."""
+        return any(c.actor.kind == kind for c in self._connections.values())
 
     def sids_of_session(self, session_key: str) -> list[str]:
         return [c.sid for c in self._connections.values() if c.session_key == session_key]

@@ -177,6 +177,29 @@ class TranscriptQuery(Payload):
     limit: Annotated[int, Field(ge=1, le=500)] = 200
 
 
+Metric = Annotated[float, Field(ge=0, le=1_000_000, allow_inf_nan=False)]
+
+
+class PeerQuality(Payload):
+    """One peer connection's health, as the browser's RTCPeerConnection.getStats() sees it."""
+
+    model_config = ConfigDict(extra="forbid", strict=False, frozen=True)
+    to: Id
+    ice_state: Literal[
+        "new", "checking", "connected", "completed", "failed", "disconnected", "closed"
+    ]
+    path: Literal["direct", "stun", "relay", "unknown"] = "unknown"
+    rtt_ms: Metric | None = None
+    loss_pct: Annotated[float, Field(ge=0, le=100, allow_inf_nan=False)] | None = None
+    bitrate_kbps: Metric | None = None
+    fps: Annotated[float, Field(ge=0, le=240, allow_inf_nan=False)] | None = None
+
+
+class QualityReport(Payload):
+    consultation_id: Id
+    peers: Annotated[list[PeerQuality], Field(max_length=10)]
+
+
 def parse(model: type[P], data: object) -> P:
     """Validate `data` into `model`, or raise InvalidPayload naming the first bad field.
     The message never echoes the value (it may be a name or content)."""

@@ -71,13 +71,15 @@ class Room:
             c = await ConsultationRepository(s).get(consultation_id)
             if c is None:
                 raise NotFound("no such consultation")
-            rules.check_open(c.state)
             participants = ParticipantRepository(s)
+            # who may come in is checked before anything about the consultation is told
             if actor.is_advisor:
                 rules.check_owner(actor, c.advisor_id)
+                rules.check_open(c.state)
                 me = await self._advisor_participant(participants, c, actor)
             else:
                 rules.check_own_consultation(actor, c.id)
+                rules.check_open(c.state)
                 found = await participants.get(actor.participant_id or "")
                 if found is None or found.status != ParticipantStatus.admitted:
                     raise NotAuthorised("you have not been admitted to this consultation")

@@ -49,6 +49,8 @@ def valid_payloads(cid: str, pid: str) -> dict[str, dict[str, Any]]:
         "consultation_end": {"consultation_id": cid},
         "chat_send": {"consultation_id": cid, "client_id": "msg-00000001", "body": "Hallo"},
         "chat_history": {"consultation_id": cid, "after_seq": 0, "limit": 10},
+        "quality_report": {"consultation_id": cid, "peers": [{"to": pid, "ice_state": "new"}]},
+        "ops_snapshot_get": {},
     }
     assert set(payloads) == set(SocketAdapter.EVENTS), "every event needs a sample payload"
     return payloads
