@@ -29,7 +29,6 @@ SERVICES = ("parley", "postgres", "redis", "coturn", "proxy")
 # Move a name out of here as soon as Settings gains the field.
 NOT_YET_IMPLEMENTED = {
     "PARLEY_REDIS_URL",  # Redis fan-out (python-socketio AsyncRedisManager), shared presence
-    "PARLEY_TURN_SECRET",  # short-lived TURN credentials (TURN REST API) for coturn
 }
 
 # Ranges coturn must never relay to: "this network", private, shared (CGNAT), loopback,
@@ -246,8 +245,12 @@ def test_proxy_terminates_tls_in_front_of_parley(services: dict[str, Any]) -> No
 
 
 def test_only_the_proxy_publishes_ports(services: dict[str, Any]) -> None:
+    """Only the proxy faces the world; Grafana (monitoring profile) listens on the host's
+    loopback only."""
     publishing = sorted(name for name, service in services.items() if service.get("ports"))
-    assert publishing == ["proxy"], publishing
+    assert publishing == ["grafana", "proxy"], publishing
+    assert all(str(p).startswith("127.0.0.1:") for p in services["grafana"]["ports"])
+    assert services["grafana"]["profiles"] == services["prometheus"]["profiles"] == ["monitoring"]
 
 
 # --- secrets and documentation ----------------------------------------------------------
