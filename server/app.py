@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -9,10 +10,23 @@ from typing import Any
 
 from aiohttp import web
 
-from server import api, files
+from server import api, files, privacy_api
+from server.access import stamp
 from server.config import Settings
+from server.jobs import retention_loop
 from server.keys import keyring_of
-from server.state import CHAT, CONSULTATIONS, CORE, FILES, LOBBY, NOTIFIER, ROOM, SIO
+from server.state import (
+    ACCESS_LOG,
+    CHAT,
+    CONSULTATIONS,
+    CORE,
+    FILES,
+    LOBBY,
+    NOTIFIER,
+    ROOM,
+    SIO,
+    TRUSTED_PROXIES,
+)
 from server.web_helpers import SETTINGS, csrf, errors, own_origin, security_headers
 from signaling.adapter import SocketAdapter, SocketNotifier, make_server
 from signaling.chat import Chat
@@ -22,6 +36,8 @@ from signaling.files import Files
 from signaling.lobby import Lobby
 from signaling.presence import Presence
 from signaling.room import Room
+from storage.access_log import AccessLog
+from storage.addresses import parse_networks
 from storage.blobs import BlobStore, DatabaseBlobStore, LocalBlobStore
 from storage.clock import Clock, utcnow
 from storage.db import Database
@@ -30,7 +46,17 @@ from storage.vault import Vault
 log = logging.getLogger(__name__)
 
 STALE_UPLOAD = timedelta(hours=1)  # an upload still unfinished after this has died
-PAGES = ("/", "/login", "/dashboard", "/c", "/t/{slug}", "/i/{token}", "/room/{consultation_id}")
+PAGES = (
+    "/",
+    "/login",
+    "/dashboard",
+    "/ops",
+    "/c",
+    "/t/{slug}",
+    "/i/{token}",
+    "/r/{token}",
+    "/room/{consultation_id}",
+)
 
 
 def limits_of(settings: Settings) -> Limits:
@@ -46,8 +72,16 @@ def limits_of(settings: Settings) -> Limits:
     )
 
 
+def blob_store_of(settings: Settings, db: Database) -> BlobStore:
+    if settings.blob_store == "database":
+        return DatabaseBlobStore(db)
+    return LocalBlobStore(settings.blob_path)
+
+
 def create_app(settings: Settings, *, clock: Clock = utcnow) -> web.Application:
-    app = web.Application(middlewares=[errors, csrf], client_max_size=settings.max_body_bytes)
+    app = web.Application(
+        middlewares=[stamp, errors, csrf], client_max_size=settings.max_body_bytes
+    )
     app[SETTINGS] = settings
 
     db = Database(settings.db_url)
@@ -66,14 +100,12 @@ def create_app(settings: Settings, *, clock: Clock = utcnow) -> web.Application:
     lobby = Lobby(core)
     room = Room(core)
     chat = Chat(core)
-    blobs: BlobStore = (
-        DatabaseBlobStore(db)
-        if settings.blob_store == "database"
-        else LocalBlobStore(settings.blob_path)
-    )
+    blobs = blob_store_of(settings, db)
     app[CORE], app[LOBBY], app[ROOM], app[NOTIFIER], app[SIO] = core, lobby, room, notifier, sio
     app[CONSULTATIONS] = Consultations(core, lobby)
     app[CHAT], app[FILES] = chat, Files(core, blobs)
+    app[ACCESS_LOG] = AccessLog(db)
+    app[TRUSTED_PROXIES] = parse_networks(settings.trusted_proxies)
 
     def origin_allowed(environ: dict[str, Any]) -> bool:
         request: web.Request = environ["aiohttp.request"]
@@ -84,6 +116,7 @@ def create_app(settings: Settings, *, clock: Clock = utcnow) -> web.Application:
 
     app.add_routes(api.routes)
     app.add_routes(files.routes)
+    app.add_routes(privacy_api.routes)
     for page in PAGES:
         app.router.add_get(page, index)
     assets = settings.client_dir / "assets"
@@ -100,9 +133,13 @@ async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     await core.db.upgrade()
     await app[FILES].sweep(core.clock() - STALE_UPLOAD)
-    yield
-    await app[SIO].shutdown()
-    await app[ROOM].close()
+    async with app[ACCESS_LOG]:
+        retention_task = asyncio.create_task(retention_loop(app, settings))
+        yield
+        retention_task.cancel()
+        await asyncio.gather(retention_task, return_exceptions=True)
+        await app[SIO].shutdown()
+        await app[ROOM].close()
     await core.db.close()
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import getpass
-import logging
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -13,11 +12,18 @@ from typing import Any
 
 from aiohttp import web
 
-from server import admin
-from server.app import create_app
+from server import admin, logs, rights
+from server.app import blob_store_of, create_app, limits_of
 from server.config import Settings
+from server.jobs import policy_of
 from server.keys import keyring_of
+from signaling.core import Core
 from signaling.errors import ParleyError
+from signaling.ports import NoSockets
+from signaling.presence import Presence
+from signaling.protocol import clean_name
+from storage import audit, retention
+from storage.blobs import BlobStore
 from storage.clock import utcnow
 from storage.crypto import KeyDirectory
 from storage.db import Database
@@ -46,9 +52,7 @@ def settings_of(args: argparse.Namespace) -> Settings:
 
 def serve(args: argparse.Namespace) -> None:
     settings = settings_of(args)
-    logging.basicConfig(
-        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s"
-    )
+    logs.configure(settings.log_level)
     app = create_app(settings)
     local = settings.host in ("127.0.0.1", "0.0.0.0", "::")  # noqa: S104 (a comparison)
     shown = "localhost" if local else settings.host
@@ -141,6 +145,81 @@ def keys_command(args: argparse.Namespace) -> None:
     run_admin(args, work)
 
 
+ADMIN = "admin:cli"
+
+
+def offline_core(settings: Settings, db: Database) -> tuple[Core, BlobStore]:
+    """The pieces of the core the admin commands need, without a running server."""
+    core = Core(
+        db=db,
+        notifier=NoSockets(),
+        presence=Presence(),
+        limits=limits_of(settings),
+        clock=utcnow,
+        vault=Vault(keyring_of(settings)),
+        notice_version=settings.notice_version,
+    )
+    return core, blob_store_of(settings, db)
+
+
+def gdpr_command(args: argparse.Namespace) -> None:
+    settings = settings_of(args)
+    target = {"participant": args.participant, "consultation": getattr(args, "consultation", None)}
+
+    async def work(db: Database) -> str:
+        core, blobs = offline_core(settings, db)
+        if args.action == "export":
+            with args.out.open("wb") as out:
+
+                async def write(data: bytes) -> None:
+                    out.write(data)
+
+                await rights.export(core, blobs, ADMIN, write, **target)
+            return f"exported to {args.out}"
+        if args.action == "rectify":
+            first, last = clean_name(args.first_name), clean_name(args.last_name)
+            await rights.rectify(core, ADMIN, args.participant, first, last)
+            return "name corrected"
+        if args.action == "erase":
+            await rights.erase(core, blobs, ADMIN, **target)
+            return "erased"
+        await rights.restrict(core, ADMIN, args.consultation, args.action == "restrict")
+        return f"consultation {args.action}ed"
+
+    try:
+        run_admin(args, work)
+    except ValueError as bad:
+        print(f"error: {bad}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+def audit_verify(args: argparse.Namespace) -> None:
+    async def work(db: Database) -> str:
+        async with db.session() as s:
+            verdict = await audit.verify(s)
+        if not verdict.ok:
+            print(f"audit log BROKEN: {verdict.problem} ({verdict.entries} entries intact)")
+            raise SystemExit(1)
+        return f"audit log intact: {verdict.entries} entries"
+
+    run_admin(args, work)
+
+
+def retention_run(args: argparse.Namespace) -> None:
+    settings = settings_of(args)
+
+    async def work(db: Database) -> str:
+        core, blobs = offline_core(settings, db)
+        report = await retention.run(db, core.vault, blobs, policy_of(settings), utcnow())
+        return (
+            f"{report.ips_anonymised} addresses anonymised, {report.access_entries_deleted} "
+            f"access entries deleted, {report.consultations_erased} consultations erased, "
+            f"{len(report.skipped)} skipped (restricted or on legal hold)"
+        )
+
+    run_admin(args, work)
+
+
 def db_upgrade(args: argparse.Namespace) -> None:
     async def work(db: Database) -> str:
         return "database is at the newest schema"
@@ -188,6 +267,38 @@ def parser() -> argparse.ArgumentParser:
     p.set_defaults(func=keys_command)
     for action, text in (("retire", "delete KEKs nothing uses"), ("rewrap", "re-wrap data keys")):
         keys.add_parser(action, parents=[common], help=text).set_defaults(func=keys_command)
+
+    gdpr = sub.add_parser("gdpr", help="data-subject rights").add_subparsers(
+        dest="action", required=True
+    )
+    for action, text in (("export", "export to a zip"), ("erase", "erase for good")):
+        p = gdpr.add_parser(action, parents=[common], help=text)
+        one = p.add_mutually_exclusive_group(required=True)
+        one.add_argument("--participant", help="participant id")
+        one.add_argument("--consultation", help="consultation id")
+        if action == "export":
+            p.add_argument("--out", type=Path, required=True, help="the zip file to write")
+        p.set_defaults(func=gdpr_command)
+    p = gdpr.add_parser("rectify", parents=[common], help="correct a participant's name")
+    p.add_argument("--participant", required=True)
+    p.add_argument("--first-name", required=True)
+    p.add_argument("--last-name", required=True)
+    p.set_defaults(func=gdpr_command)
+    for action in ("restrict", "unrestrict"):
+        p = gdpr.add_parser(action, parents=[common], help=f"{action} a consultation's content")
+        p.add_argument("--consultation", required=True)
+        p.set_defaults(func=gdpr_command, participant=None)
+
+    actions = sub.add_parser("audit", help="audit log").add_subparsers(dest="action", required=True)
+    actions.add_parser("verify", parents=[common], help="check the hash chain").set_defaults(
+        func=audit_verify
+    )
+    actions = sub.add_parser("retention", help="retention").add_subparsers(
+        dest="action", required=True
+    )
+    actions.add_parser("run", parents=[common], help="run the retention job now").set_defaults(
+        func=retention_run
+    )
 
     db = sub.add_parser("db", help="database").add_subparsers(dest="action", required=True)
     p = db.add_parser("upgrade", parents=[common], help="apply migrations")

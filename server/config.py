@@ -12,6 +12,8 @@ from urllib.parse import urlsplit
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from storage.addresses import parse_networks
+
 # Say only what Parley does today; operators replace this with their own notice.
 DEFAULT_NOTICE_DE = (
     "Für die Videoberatung verarbeiten wir Ihren Vor- und Nachnamen und technische "
@@ -65,6 +67,15 @@ class Settings(BaseSettings):
     scan_command: list[str] | None = None
     scan_timeout_seconds: float = Field(default=60.0, gt=0, le=3600)
 
+    # privacy: the access log, retention, statistics
+    trusted_proxies: list[str] = []  # networks whose X-Forwarded-For is believed
+    ip_retention_days: int = Field(default=30, ge=1, le=365)
+    ip_anonymisation: Literal["remove", "truncate"] = "remove"
+    access_log_days: int = Field(default=90, ge=1, le=92)  # connection metadata: 3 months at most
+    content_retention_days: int = Field(default=90, ge=1, le=3650)
+    retention_interval_seconds: float = Field(default=3600.0, ge=1, le=86400)
+    stats_min_group: int = Field(default=5, ge=1, le=1000)
+
     max_event_bytes: int = Field(default=64 * 1024, ge=1024, le=1024 * 1024)
     max_body_bytes: int = Field(default=64 * 1024, ge=1024, le=1024 * 1024)
 
@@ -81,6 +92,12 @@ class Settings(BaseSettings):
     @property
     def db_url(self) -> str:
         return self.database_url or f"sqlite+aiosqlite:///{self.data_dir.resolve()}/parley.db"
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        parse_networks(value)  # raises ValueError on anything that is not a network
+        return value
 
     @property
     def key_path(self) -> Path:

@@ -152,7 +152,8 @@ async def read_json(request: web.Request) -> object:
         raise InvalidPayload("the body is not valid JSON") from None
 
 
-def route_name(request: web.Request) -> str:
+def route_name(request: web.BaseRequest) -> str:
     """The route pattern, never the raw path (it may hold a token)."""
-    resource = request.match_info.route.resource
+    match_info = getattr(request, "match_info", None)
+    resource = match_info.route.resource if match_info is not None else None
     return resource.canonical if resource is not None else "-"

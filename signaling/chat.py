@@ -10,14 +10,27 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError as DuplicateRow
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from signaling.core import FILE_NAME, Core, iso, joined_participant, names_of
-from signaling.errors import InvalidPayload
+from signaling.core import (
+    Core,
+    check_unrestricted,
+    iso,
+    joined_participant,
+    mark_feature,
+    names_of,
+)
+from signaling.errors import ContentErased, InvalidPayload, NotFound, Restricted
 from signaling.ports import consultation_room
 from signaling.protocol import ChatHistory, ChatSend
 from storage.models import ChatMessage, MessageKind, StoredFile, new_id
-from storage.repositories import ChatRepository, FileRepository, ParticipantRepository
+from storage.repositories import (
+    ChatRepository,
+    ConsultationRepository,
+    FileRepository,
+    ParticipantRepository,
+)
+from storage.vault import CHAT_BODY, FILE_NAME
 
-KIND = "chat"
+KIND = CHAT_BODY
 
 
 class Chat:
@@ -35,6 +48,7 @@ class Chat:
         except DuplicateRow:  # the same resend raced itself; the first one won
             stored, fresh = await self._store(msg, pid)
         if fresh:
+            await mark_feature(core, msg.consultation_id, "chat")
             view = message_view(stored, msg.body, pid, core.presence.members[pid].name)
             await core.notifier.emit("chat_message", view, consultation_room(msg.consultation_id))
         return {"seq": stored.seq, "id": stored.id, "created_at": iso(stored.created_at)}
@@ -46,11 +60,14 @@ class Chat:
             existing = await chat.by_client_id(msg.consultation_id, pid, msg.client_id)
             if existing is not None:
                 return existing, False
+            seq = await chat.next_seq(msg.consultation_id)
+            if seq is None:
+                raise Restricted("this consultation is restricted: nothing can be added to it")
             dek = await core.vault.dek(s, msg.consultation_id)
             message = ChatMessage(
                 id=new_id(),
                 consultation_id=msg.consultation_id,
-                seq=await chat.next_seq(msg.consultation_id),
+                seq=seq,
                 sender_id=pid,
                 client_id=msg.client_id,
                 kind=MessageKind.text,
@@ -68,6 +85,12 @@ class Chat:
     async def transcript(self, consultation_id: str, after_seq: int, limit: int) -> dict[str, Any]:
         """Messages after `after_seq`, oldest first, opened; `more` if the limit cut them."""
         async with self.core.db.session() as s:
+            c = await ConsultationRepository(s).get(consultation_id)
+            if c is None:
+                raise NotFound("no such consultation")
+            if c.erased_at is not None:
+                raise ContentErased("this consultation's content has been erased")
+            check_unrestricted(c)
             rows = await ChatRepository(s).after(consultation_id, after_seq, limit + 1)
             views = await self._views(s, consultation_id, rows[:limit])
         return {"messages": views, "more": len(rows) > limit}

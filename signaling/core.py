@@ -4,21 +4,29 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from signaling.errors import ContentErased, IntegrityFailure, NotAuthorised, ParleyError
+from signaling.errors import (
+    ContentErased,
+    IntegrityFailure,
+    NotAuthorised,
+    ParleyError,
+    Restricted,
+)
 from signaling.ports import Notifier, account_room, participant_room, team_room
 from signaling.presence import Presence
+from signaling.rules import Actor
 from storage.clock import Clock
 from storage.crypto import IntegrityError
 from storage.db import Database
 from storage.models import Consultation, InviteLink, Participant, ParticipantStatus
 from storage.repositories import ConsultationRepository, ParticipantRepository
-from storage.vault import KeyShredded, Vault
+from storage.stats import with_feature
+from storage.vault import PARTICIPANT_NAME, KeyShredded, Vault
 
 log = logging.getLogger(__name__)
 
@@ -45,11 +53,32 @@ class Core:
     vault: Vault
     notice_version: str
     public_url: str = ""
+    # features already recorded per live consultation, so each is written once
+    features_seen: dict[str, set[str]] = field(default_factory=dict)
 
 
-# record kinds in the associated data of sealed fields
-PARTICIPANT_NAME = "participant_name"
-FILE_NAME = "file_name"
+def actor_name(actor: Actor) -> str:
+    """Who did it, for the audit log: a role and an id, never a name."""
+    if actor.kind == "customer":
+        return f"customer:{actor.participant_id}"
+    return f"{actor.kind}:{actor.account_id}"
+
+
+async def mark_feature(core: Core, consultation_id: str, feature: str) -> None:
+    """Note that a feature was used in a consultation (for the anonymous statistics)."""
+    seen = core.features_seen.setdefault(consultation_id, set())
+    if feature in seen:
+        return
+    seen.add(feature)
+    async with core.db.session() as s:
+        c = await ConsultationRepository(s).get(consultation_id, for_update=True)
+        if c is not None:
+            c.features = with_feature(c.features, feature)
+
+
+def check_unrestricted(c: Consultation) -> None:
+    if c.restricted_at is not None:
+        raise Restricted("this consultation's content is restricted and cannot be used now")
 
 
 def seal_name(core: Core, dek: bytes, p: Participant, name: str) -> None:
@@ -133,6 +162,8 @@ def consultation_view(c: Consultation, invites: list[InviteLink] | None = None) 
         "title": c.title,
         "created_at": iso(c.created_at),
         "ended_at": iso(c.ended_at),
+        "restricted": c.restricted_at is not None,
+        "erased": c.erased_at is not None,
         "invites": [invite_view(i) for i in invites or []],
     }
 

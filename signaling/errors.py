@@ -60,6 +60,10 @@ class InviteInvalid(ParleyError):
     code, status = "invite_invalid", 404
 
 
+class ReceiptInvalid(ParleyError):
+    code, status = "receipt_invalid", 404
+
+
 class InviteExpired(ParleyError):
     code, status = "invite_expired", 410
 
@@ -88,6 +92,12 @@ class FileRejected(ParleyError):
     """The malware scanner said no (or could not say yes)."""
 
     code, status = "file_rejected", 422
+
+
+class Restricted(ParleyError):
+    """Processing is restricted (a data-subject request): content is kept but frozen."""
+
+    code, status = "restricted", 423
 
 
 class ContentErased(ParleyError):

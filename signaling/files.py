@@ -12,9 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from signaling import rules
 from signaling.chat import KIND as CHAT_KIND
 from signaling.chat import file_view, message_view
-from signaling.core import FILE_NAME as NAME
-from signaling.core import Core, names_of
-from signaling.errors import InvalidState, NotAuthorised, NotFound
+from signaling.core import Core, check_unrestricted, mark_feature, names_of
+from signaling.errors import InvalidState, NotAuthorised, NotFound, Restricted
 from signaling.ports import consultation_room
 from signaling.rules import Actor
 from storage.blobs import BlobStore
@@ -35,6 +34,7 @@ from storage.repositories import (
     FileRepository,
     ParticipantRepository,
 )
+from storage.vault import FILE_NAME as NAME
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +64,7 @@ class Files:
             if c is None:
                 raise NotFound("no such consultation")
             rules.check_open(c.state)
+            check_unrestricted(c)
             if c.state != ConsultationState.active:
                 raise InvalidState("files can be shared once the consultation has started")
             p = await self._member(s, actor, c)
@@ -102,10 +103,13 @@ class Files:
             assert row is not None
             row.state, row.size, row.chunk_count = FileState.ready, size, chunks
             chat = ChatRepository(s)
+            seq = await chat.next_seq(cid)
+            if seq is None:
+                raise Restricted("this consultation is restricted: nothing can be added to it")
             message = ChatMessage(
                 id=new_id(),
                 consultation_id=cid,
-                seq=await chat.next_seq(cid),
+                seq=seq,
                 sender_id=stored.uploader_id,
                 client_id=f"file-{stored.id}",
                 kind=MessageKind.file,
@@ -118,6 +122,7 @@ class Files:
             uploader = await ParticipantRepository(s).get(stored.uploader_id)
             assert uploader is not None
             sender = (await names_of(core, s, [uploader]))[uploader.id]
+        await mark_feature(core, cid, "files")
         view = message_view(message, "", uploader.id, sender, row, name)
         await core.notifier.emit("chat_message", view, consultation_room(cid))
         return {"file": file_view(row, name), "seq": message.seq}
@@ -140,6 +145,7 @@ class Files:
             assert c is not None
             if not actor.is_advisor:
                 rules.check_open(c.state)
+            check_unrestricted(c)
             await self._member(s, actor, c)
             dek = await self.core.vault.dek(s, c.id)
         name = self.core.vault.open_text(dek, c.id, NAME, stored.id, stored.name_sealed)
@@ -168,6 +174,7 @@ class Files:
             if c is None:
                 raise NotFound("no such consultation")
             await self._member(s, actor, c)
+            check_unrestricted(c)
             files = await FileRepository(s).of_consultation(c.id)
             dek = await self.core.vault.dek(s, c.id) if files else b""
         vault = self.core.vault

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from signaling import rules
 from signaling.core import (
     Core,
+    actor_name,
     announce_lobby,
     announce_queue,
     consultation_view,
@@ -28,6 +29,7 @@ from signaling.errors import (
 )
 from signaling.protocol import JoinBody, ParticipantRef
 from signaling.rules import Actor
+from storage import audit
 from storage.models import (
     Consultation,
     ConsultationKind,
@@ -113,6 +115,14 @@ class Lobby:
             dek = await core.vault.dek(s, consultation.id)
             seal_name(core, dek, participant, f"{body.first_name} {body.last_name}")
             await ParticipantRepository(s).add(participant)
+            await audit.append(
+                s,
+                now,
+                f"customer:{participant.id}",
+                "privacy_notice_acknowledged",
+                f"consultation:{consultation.id}",
+                version=body.notice_version,
+            )
         await announce_lobby(core, consultation)
         return participant, token
 
@@ -147,6 +157,15 @@ class Lobby:
                 ParticipantStatus.waiting,
                 ParticipantStatus.admitted,
                 admitted_at=core.clock(),
+            )
+            await audit.append(
+                s,
+                core.clock(),
+                actor_name(actor),
+                "admitted",
+                f"participant:{customer.id}",
+                consultation=c.id,
+                via="queue",
             )
         await announce_queue(core, c.team_id)
         await tell_customer(core, customer, "admitted")
@@ -184,6 +203,9 @@ class Lobby:
                 raise InvalidState("this customer is no longer waiting")
             c.state = ConsultationState(rules.next_consultation_state(c.state, "active"))
             c.started_at = c.started_at or now
+            await audit.append(
+                s, now, actor_name(actor), "admitted", f"participant:{p.id}", consultation=c.id
+            )
         await announce_lobby(core, c)
         await tell_customer(core, p, "admitted")
         return {}
@@ -202,6 +224,9 @@ class Lobby:
                 # a turned-away queue entry has nothing left to become
                 c.state = ConsultationState.ended
                 c.ended_at = now
+            await audit.append(
+                s, now, actor_name(actor), "refused", f"participant:{p.id}", consultation=c.id
+            )
         await announce_lobby(core, c)
         await tell_customer(core, p, "refused")
         return {}

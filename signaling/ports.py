@@ -22,6 +22,24 @@ class Notifier(Protocol):
         ...
 
 
+class NoSockets:
+    """A Notifier for work done outside a running server (the admin commands)."""
+
+    async def emit(
+        self, event: str, data: dict[str, Any], room: str, skip_sid: str | None = None
+    ) -> None:
+        return None
+
+    async def enter_room(self, sid: str, room: str) -> None:
+        return None
+
+    async def leave_room(self, sid: str, room: str) -> None:
+        return None
+
+    async def close(self, sids: list[str], reason: str) -> None:
+        return None
+
+
 def team_room(team_id: str) -> str:
     return f"team:{team_id}"
 

@@ -12,6 +12,7 @@ from signaling.core import (
     Core,
     announce_lobby,
     joined_participant,
+    mark_feature,
     member_view,
     names_of,
     participant_view,
@@ -23,6 +24,7 @@ from signaling.ports import account_room, consultation_room
 from signaling.presence import Member
 from signaling.protocol import MediaUpdate, ParticipantRef, RtcSignal
 from signaling.rules import Actor
+from storage import stats
 from storage.models import (
     Account,
     Consultation,
@@ -168,6 +170,10 @@ class Room:
         if signal.to == sender or not presence.in_room(signal.consultation_id, signal.to):
             raise NotAuthorised("the recipient is not in this consultation's room")
         data = signal.wire(sender)
+        if signal.description is not None:
+            for kind in ("audio", "video"):
+                if f"m={kind} " in signal.description.sdp:
+                    await mark_feature(self.core, signal.consultation_id, kind)
         for target in presence.sids_of(signal.to):
             await self.core.notifier.emit("rtc_signal", data, target)
         return {}
@@ -209,6 +215,8 @@ class Room:
             still_in = await ParticipantRepository(s).of_consultation(c.id, OPEN_STATUSES)
             for p in still_in:
                 p.status, p.left_at = ParticipantStatus.left, c.ended_at
+            await stats.record(s, c)
+        core.features_seen.pop(c.id, None)
         data = {"consultation_id": c.id}
         await core.notifier.emit("consultation_ended", data, consultation_room(c.id))
         if c.advisor_id is not None:

@@ -28,6 +28,9 @@ def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA busy_timeout=5000")
+    # overwrite deleted content with zeros: an anonymised address or an erased row must not
+    # linger in free pages of the file
+    cursor.execute("PRAGMA secure_delete=ON")
     cursor.close()
 
 
@@ -73,6 +76,13 @@ class Database:
 
         async with self.engine.begin() as conn:
             await conn.run_sync(run)
+
+    async def compact_log(self) -> None:
+        """SQLite: move the write-ahead log into the database file and empty it, so replaced
+        page images (old addresses, erased rows) do not linger in the log."""
+        if self.engine.dialect.name == "sqlite":
+            async with self.engine.connect() as conn:
+                await conn.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))
 
     async def ping(self) -> None:
         async with self.engine.connect() as conn:

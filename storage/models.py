@@ -12,6 +12,7 @@ from sqlalchemy import (
     Enum,
     ForeignKey,
     Index,
+    Integer,
     LargeBinary,
     String,
     TypeDecorator,
@@ -130,6 +131,13 @@ class Consultation(Base):
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
     # the last chat sequence number handed out; incremented in the database, never in memory
     chat_seq: Mapped[int] = mapped_column(default=0)
+    # features seen in use, comma-separated ("audio,chat,..."), for anonymous statistics
+    features: Mapped[str] = mapped_column(String(200), default="")
+    stats_recorded: Mapped[bool] = mapped_column(default=False)
+    # data-subject rights and retention
+    restricted_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    legal_hold: Mapped[bool] = mapped_column(default=False)
+    erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
 
 
 class ConsultationKey(Base):
@@ -158,6 +166,8 @@ class Participant(Base):
     # "first last", sealed under the consultation's data key (see storage.vault)
     name_sealed: Mapped[bytes] = mapped_column(LargeBinary)
     session_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True, default=None)
+    # the customer's personal receipt link (export, erasure); only its hash
+    receipt_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True, default=None)
     notice_version: Mapped[str | None] = mapped_column(String(32), default=None)
     notice_acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
@@ -237,3 +247,74 @@ class BlobChunk(Base):
     blob_id: Mapped[str] = mapped_column(String(32), primary_key=True)
     idx: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     data: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class AccessEntry(Base):
+    """The server access log: one row per HTTP request and per real-time connection. The IP
+    address is anonymised by the retention job once it is older than the configured age."""
+
+    __tablename__ = "access_log"
+    __table_args__ = (
+        Index("ix_access_log_at", "at"),
+        Index("ix_access_log_ip_done", "ip_done", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    kind: Mapped[str] = mapped_column(String(8))  # "http" or "socket"
+    method: Mapped[str] = mapped_column(String(8))
+    route: Mapped[str] = mapped_column(String(200))  # the route pattern, never the raw path
+    status: Mapped[int]
+    bytes_sent: Mapped[int] = mapped_column(BigInteger)
+    ip: Mapped[str | None] = mapped_column(String(45))
+    ip_done: Mapped[bool] = mapped_column(default=False)  # anonymised already
+    browser: Mapped[str] = mapped_column(String(80))
+    os: Mapped[str] = mapped_column(String(80))
+    referrer: Mapped[str | None] = mapped_column(String(200))  # origin only
+
+
+class ConsultationStats(Base):
+    """Anonymous usage statistics of one consultation: no names, no addresses, no content and
+    no identifier that leads back to the consultation or a person."""
+
+    __tablename__ = "consultation_stats"
+    __table_args__ = (Index("ix_consultation_stats_team_start", "team_id", "started_at"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    team_id: Mapped[str] = mapped_column(ForeignKey("teams.id"))
+    kind: Mapped[str] = mapped_column(String(16))
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    ended_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    duration_seconds: Mapped[int]
+    waiting_seconds: Mapped[int | None]
+    customers: Mapped[int]
+    advisors: Mapped[int]
+    features: Mapped[str] = mapped_column(String(200))
+    chat_messages: Mapped[int]
+    files: Mapped[int]
+
+
+class AuditEntry(Base):
+    """Append-only, hash-chained record of privacy-relevant actions: who, when, what, never
+    content. Each hash covers the entry and the hash before it."""
+
+    __tablename__ = "audit_log"
+
+    seq: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    actor: Mapped[str] = mapped_column(String(80))
+    action: Mapped[str] = mapped_column(String(40))
+    subject: Mapped[str] = mapped_column(String(80))
+    details: Mapped[str] = mapped_column(String(500))
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class AuditHead(Base):
+    """The newest entry's number and hash, so removing the last entries is noticed too."""
+
+    __tablename__ = "audit_head"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    seq: Mapped[int]
+    hash: Mapped[str] = mapped_column(String(64))

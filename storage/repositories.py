@@ -137,6 +137,10 @@ class ParticipantRepository(Repository):
         stmt = select(Participant).where(Participant.session_token_hash == token_hash)
         return await self.session.scalar(stmt)
 
+    async def by_receipt(self, token_hash: str) -> Participant | None:
+        stmt = select(Participant).where(Participant.receipt_token_hash == token_hash)
+        return await self.session.scalar(stmt)
+
     async def add(self, participant: Participant) -> Participant:
         self.session.add(participant)
         await self.session.flush()
@@ -230,16 +234,18 @@ async def move_participant(
 
 
 class ChatRepository(Repository):
-    async def next_seq(self, consultation_id: str) -> int:
+    async def next_seq(self, consultation_id: str) -> int | None:
         """The consultation's next chat sequence number, counted in the database so every
-        node and every concurrent writer gets a distinct, gap-free number."""
+        node and every concurrent writer gets a distinct, gap-free number; None when the
+        consultation is restricted (nothing new may be added to it)."""
         stmt = (
             update(Consultation)
-            .where(Consultation.id == consultation_id)
+            .where(Consultation.id == consultation_id, Consultation.restricted_at.is_(None))
             .values(chat_seq=Consultation.chat_seq + 1)
             .returning(Consultation.chat_seq)
         )
-        return int((await self.session.execute(stmt)).scalar_one())
+        seq = (await self.session.execute(stmt)).scalar_one_or_none()
+        return None if seq is None else int(seq)
 
     async def by_client_id(
         self, consultation_id: str, sender_id: str, client_id: str

@@ -11,6 +11,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage.crypto import IntegrityError, Keyring, aad, new_key, open_sealed, seal
 from storage.models import ConsultationKey
 
+# Record kinds in the associated data of sealed fields: a ciphertext opens only as the kind
+# of record it was sealed as.
+PARTICIPANT_NAME = "participant_name"
+FILE_NAME = "file_name"
+CHAT_BODY = "chat"
+
 
 class KeyShredded(IntegrityError):
     """The consultation's data key is gone: its content is unreadable for good."""

@@ -18,6 +18,7 @@ import pytest
 from aiohttp import web
 
 from server import admin
+from server.access import runner as access_runner
 from server.app import create_app
 from server.config import Settings
 from server.state import CORE
@@ -140,7 +141,7 @@ async def server(
         }
     )
     app = create_app(settings, clock=server_clock or utcnow)
-    runner = web.AppRunner(app, access_log=None, shutdown_timeout=2)
+    runner = access_runner(app, shutdown_timeout=2)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()

@@ -10,6 +10,7 @@ import sys
 from aiohttp import web
 from sqlalchemy import select
 
+from server.access import runner as access_runner
 from server.app import create_app
 from server.state import CORE
 from storage.models import ChatMessage, ConsultationKey
@@ -44,9 +45,10 @@ async def read_back(url: str, advisor_http: Http, cid: str, file_id: str):
         await http.close()
 
 
-async def second_instance(settings):
+async def second_instance(settings, clock=None):
     """The same data directory served by a fresh process state (a restart)."""
-    runner = web.AppRunner(create_app(settings), access_log=None)
+    app = create_app(settings, **({"clock": clock} if clock else {}))
+    runner = access_runner(app)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()

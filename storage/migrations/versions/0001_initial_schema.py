@@ -18,6 +18,45 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
     op.create_table(
+        "access_log",
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("kind", sa.String(length=8), nullable=False),
+        sa.Column("method", sa.String(length=8), nullable=False),
+        sa.Column("route", sa.String(length=200), nullable=False),
+        sa.Column("status", sa.Integer(), nullable=False),
+        sa.Column("bytes_sent", sa.BigInteger(), nullable=False),
+        sa.Column("ip", sa.String(length=45), nullable=True),
+        sa.Column("ip_done", sa.Boolean(), nullable=False),
+        sa.Column("browser", sa.String(length=80), nullable=False),
+        sa.Column("os", sa.String(length=80), nullable=False),
+        sa.Column("referrer", sa.String(length=200), nullable=True),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    with op.batch_alter_table("access_log", schema=None) as batch_op:
+        batch_op.create_index("ix_access_log_at", ["at"], unique=False)
+        batch_op.create_index("ix_access_log_ip_done", ["ip_done", "at"], unique=False)
+
+    op.create_table(
+        "audit_head",
+        sa.Column("id", sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column("seq", sa.Integer(), nullable=False),
+        sa.Column("hash", sa.String(length=64), nullable=False),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    op.create_table(
+        "audit_log",
+        sa.Column("seq", sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("actor", sa.String(length=80), nullable=False),
+        sa.Column("action", sa.String(length=40), nullable=False),
+        sa.Column("subject", sa.String(length=80), nullable=False),
+        sa.Column("details", sa.String(length=500), nullable=False),
+        sa.Column("prev_hash", sa.String(length=64), nullable=False),
+        sa.Column("hash", sa.String(length=64), nullable=False),
+        sa.PrimaryKeyConstraint("seq"),
+    )
+    op.create_table(
         "blob_chunks",
         sa.Column("blob_id", sa.String(length=32), nullable=False),
         sa.Column("idx", sa.Integer(), autoincrement=False, nullable=False),
@@ -55,6 +94,31 @@ def upgrade() -> None:
         sa.UniqueConstraint("username"),
     )
     op.create_table(
+        "consultation_stats",
+        sa.Column("id", sa.String(length=32), nullable=False),
+        sa.Column("team_id", sa.String(length=32), nullable=False),
+        sa.Column("kind", sa.String(length=16), nullable=False),
+        sa.Column("started_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("ended_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("duration_seconds", sa.Integer(), nullable=False),
+        sa.Column("waiting_seconds", sa.Integer(), nullable=True),
+        sa.Column("customers", sa.Integer(), nullable=False),
+        sa.Column("advisors", sa.Integer(), nullable=False),
+        sa.Column("features", sa.String(length=200), nullable=False),
+        sa.Column("chat_messages", sa.Integer(), nullable=False),
+        sa.Column("files", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["team_id"],
+            ["teams.id"],
+        ),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    with op.batch_alter_table("consultation_stats", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_consultation_stats_team_start", ["team_id", "started_at"], unique=False
+        )
+
+    op.create_table(
         "auth_sessions",
         sa.Column("token_hash", sa.String(length=64), nullable=False),
         sa.Column("account_id", sa.String(length=32), nullable=False),
@@ -91,6 +155,11 @@ def upgrade() -> None:
         sa.Column("started_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("ended_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("chat_seq", sa.Integer(), nullable=False),
+        sa.Column("features", sa.String(length=200), nullable=False),
+        sa.Column("stats_recorded", sa.Boolean(), nullable=False),
+        sa.Column("restricted_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("legal_hold", sa.Boolean(), nullable=False),
+        sa.Column("erased_at", sa.DateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(
             ["advisor_id"],
             ["accounts.id"],
@@ -164,6 +233,7 @@ def upgrade() -> None:
         sa.Column("account_id", sa.String(length=32), nullable=True),
         sa.Column("name_sealed", sa.LargeBinary(), nullable=False),
         sa.Column("session_token_hash", sa.String(length=64), nullable=True),
+        sa.Column("receipt_token_hash", sa.String(length=64), nullable=True),
         sa.Column("notice_version", sa.String(length=32), nullable=True),
         sa.Column("notice_acknowledged_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
@@ -176,6 +246,7 @@ def upgrade() -> None:
         ),
         sa.ForeignKeyConstraint(["consultation_id"], ["consultations.id"], ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("receipt_token_hash"),
         sa.UniqueConstraint("session_token_hash"),
     )
     with op.batch_alter_table("participants", schema=None) as batch_op:
@@ -227,6 +298,11 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("files", schema=None) as batch_op:
         batch_op.create_index("ix_files_consultation", ["consultation_id", "state"], unique=False)
+    # the audit chain's head exists from the start, so appenders can lock it
+    op.execute(
+        "INSERT INTO audit_head (id, seq, hash) "
+        "VALUES (1, 0, '0000000000000000000000000000000000000000000000000000000000000000')"
+    )
 
 
 def downgrade() -> None:
@@ -252,6 +328,17 @@ def downgrade() -> None:
 
     op.drop_table("consultations")
     op.drop_table("auth_sessions")
+    with op.batch_alter_table("consultation_stats", schema=None) as batch_op:
+        batch_op.drop_index("ix_consultation_stats_team_start")
+
+    op.drop_table("consultation_stats")
     op.drop_table("accounts")
     op.drop_table("teams")
     op.drop_table("blob_chunks")
+    op.drop_table("audit_log")
+    op.drop_table("audit_head")
+    with op.batch_alter_table("access_log", schema=None) as batch_op:
+        batch_op.drop_index("ix_access_log_ip_done")
+        batch_op.drop_index("ix_access_log_at")
+
+    op.drop_table("access_log")

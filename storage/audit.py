@@ -1,0 +1,97 @@
+"""The audit log: append-only and hash-chained. Each entry's hash covers its fields and the
+previous hash; a head row holds the newest number and hash, so an edited, removed or
+truncated entry is found by `verify`. It records who did what to which record, when:
+never names or content."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import AuditEntry, AuditHead
+
+GENESIS = "0" * 64
+
+
+def _digest(
+    prev_hash: str, seq: int, at: datetime, actor: str, action: str, subject: str, details: str
+) -> str:
+    body = json.dumps(
+        [prev_hash, seq, at.isoformat(), actor, action, subject, details],
+        ensure_ascii=True,
+        separators=(",", ":"),
+    )
+    return hashlib.sha256(body.encode()).hexdigest()
+
+
+async def append(
+    s: AsyncSession,
+    at: datetime,
+    actor: str,
+    action: str,
+    subject: str = "",
+    **details: Any,
+) -> AuditEntry:
+    """Add an entry in the caller's transaction. Writing to the head row first takes the
+    write lock (SQLite) or the row lock (PostgreSQL) before the head is read, so concurrent
+    writers queue up instead of forking the chain."""
+    await s.execute(update(AuditHead).where(AuditHead.id == 1).values(seq=AuditHead.seq))
+    head = await s.get(AuditHead, 1, populate_existing=True)
+    if head is None:
+        raise RuntimeError("the audit head row is missing: the database was not migrated")
+    text = json.dumps(details, sort_keys=True, separators=(",", ":"), default=str)[:500]
+    seq = head.seq + 1
+    digest = _digest(head.hash, seq, at, actor, action, subject, text)
+    entry = AuditEntry(
+        seq=seq,
+        at=at,
+        actor=actor,
+        action=action,
+        subject=subject,
+        details=text,
+        prev_hash=head.hash,
+        hash=digest,
+    )
+    s.add(entry)
+    head.seq, head.hash = seq, digest
+    await s.flush()
+    return entry
+
+
+@dataclass(frozen=True)
+class Verdict:
+    ok: bool
+    entries: int
+    problem: str = ""
+
+
+async def verify(s: AsyncSession) -> Verdict:
+    """Walk the chain from the start; report the first entry that does not fit."""
+    expected_prev, expected_seq, count = GENESIS, 1, 0
+    for entry in (await s.scalars(select(AuditEntry).order_by(AuditEntry.seq))).all():
+        if entry.seq != expected_seq:
+            return Verdict(False, count, f"entry {expected_seq} is missing")
+        if entry.prev_hash != expected_prev:
+            return Verdict(False, count, f"entry {entry.seq} does not follow its predecessor")
+        digest = _digest(
+            entry.prev_hash,
+            entry.seq,
+            entry.at,
+            entry.actor,
+            entry.action,
+            entry.subject,
+            entry.details,
+        )
+        if digest != entry.hash:
+            return Verdict(False, count, f"entry {entry.seq} has been changed")
+        expected_prev, expected_seq, count = entry.hash, entry.seq + 1, count + 1
+    head = await s.get(AuditHead, 1)
+    if head is not None and (head.seq != count or head.hash != expected_prev):
+        return Verdict(False, count, f"entries after {count} have been removed")
+    return Verdict(True, count)
