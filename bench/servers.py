@@ -1,5 +1,6 @@
 """The servers under test, each in its own process: Parley (`parley serve`) and the bare
-baseline (`bench/bare_relay.py`). Started fresh for every run and always stopped."""
+baselines (`bench/bare_relay.py`, `bench/bare_chat.py`, `bench/bare_files.py`). Started
+fresh for every run and always stopped."""
 
 from __future__ import annotations
 
@@ -20,6 +21,8 @@ import aiohttp
 
 ROOT = Path(__file__).resolve().parent.parent
 BARE_RELAY = Path(__file__).resolve().parent / "bare_relay.py"
+BARE_CHAT = Path(__file__).resolve().parent / "bare_chat.py"
+BARE_FILES = Path(__file__).resolve().parent / "bare_files.py"
 START_TIMEOUT = 30.0  # seconds until /healthz must answer
 STOP_TIMEOUT = 5.0  # seconds between SIGTERM and SIGKILL
 CLI_TIMEOUT = 60.0
@@ -51,9 +54,35 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def _env() -> dict[str, str]:
+def memory_kib(pid: int) -> dict[str, int]:
+    """VmRSS (resident now) and VmHWM (peak resident) of a process in KiB (Linux /proc);
+    an empty dict where unavailable."""
+    try:
+        lines = Path(f"/proc/{pid}/status").read_text().splitlines()
+    except OSError:
+        return {}
+    found = {}
+    for line in lines:
+        key, _, value = line.partition(":")
+        if key in ("VmRSS", "VmHWM"):
+            found[key] = int(value.split()[0])
+    return found
+
+
+def reset_peak_rss(pid: int) -> bool:
+    """Set a process's VmHWM back to its current VmRSS (Linux >= 4.0, our own child);
+    False where that is not possible."""
+    try:
+        Path(f"/proc/{pid}/clear_refs").write_text("5")
+    except OSError:
+        return False
+    return True
+
+
+def _env(extra: dict[str, str] | None = None) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PARLEY_")}
     env["PYTHONUNBUFFERED"] = "1"
+    env.update(extra or {})
     return env
 
 
@@ -135,7 +164,9 @@ def _die_with_parent() -> None:
         pass
 
 
-def _spawn(name: str, argv: list[str], log_path: Path, port: int) -> Server:
+def _spawn(
+    name: str, argv: list[str], log_path: Path, port: int, env: dict[str, str] | None = None
+) -> Server:
     log = log_path.open("wb")
     try:
         proc = subprocess.Popen(  # noqa: S603 (fixed arguments)
@@ -143,7 +174,7 @@ def _spawn(name: str, argv: list[str], log_path: Path, port: int) -> Server:
             stdout=log,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
-            env=_env(),
+            env=_env(env),
             cwd=ROOT,
             preexec_fn=_die_with_parent if sys.platform == "linux" else None,
         )
@@ -153,15 +184,17 @@ def _spawn(name: str, argv: list[str], log_path: Path, port: int) -> Server:
     return Server(name, f"http://127.0.0.1:{port}", proc, log_path, log)
 
 
-def spawn_parley(data_dir: Path, log_path: Path) -> Server:
+def spawn_parley(data_dir: Path, log_path: Path, env: dict[str, str] | None = None) -> Server:
+    """`parley serve` on a free port; `env` adds PARLEY_* settings (the caller's are dropped)."""
     port = free_port()
     argv = [parley_executable(), "serve", "--port", str(port), "--data-dir", str(data_dir)]
-    return _spawn("parley", argv, log_path, port)
+    return _spawn("parley", argv, log_path, port, env)
 
 
-def spawn_bare(log_path: Path) -> Server:
+def spawn_bare(log_path: Path, script: Path = BARE_RELAY, *args: str) -> Server:
     port = free_port()
-    return _spawn("bare", [sys.executable, str(BARE_RELAY), "--port", str(port)], log_path, port)
+    argv = [sys.executable, str(script), "--port", str(port), *args]
+    return _spawn("bare", argv, log_path, port)
 
 
 async def wait_healthy(server: Server, limit: float = START_TIMEOUT) -> None:

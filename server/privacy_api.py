@@ -10,6 +10,7 @@ from typing import Annotated, Any
 
 from aiohttp import web
 from pydantic import ConfigDict, Field
+from sqlalchemy import select
 
 from server import rights
 from server.api import ID, TOKEN, advisor, identity_of, path_param
@@ -26,7 +27,7 @@ from signaling.errors import (
 from signaling.protocol import Payload, Slug, clean_name, parse
 from signaling.rules import Actor
 from storage import stats
-from storage.models import Consultation, Participant, Role
+from storage.models import Consultation, Participant, Role, Team
 from storage.repositories import ParticipantRepository, TeamRepository
 from storage.tokens import hash_token, new_token
 
@@ -293,7 +294,7 @@ async def stats_groups(request: web.Request) -> list[stats.Group]:
 
 GROUP_FIELDS = (
     "day",
-    "team_id",
+    "team",
     "consultations",
     "suppressed",
     "duration_avg",
@@ -303,24 +304,40 @@ GROUP_FIELDS = (
 )
 
 
-@routes.get("/api/ops/stats")
-async def ops_stats(request: web.Request) -> web.Response:
+async def group_rows(request: web.Request) -> list[dict[str, Any]]:
+    """Groups as ops see them: the team by its slug; a group below the minimum size shows
+    only that it is small, not how small."""
     groups = await stats_groups(request)
-    rows = [
-        {f: (str(getattr(g, f)) if f == "day" else getattr(g, f)) for f in GROUP_FIELDS}
+    async with request.app[CORE].db.session() as s:
+        slugs = {t.id: t.slug for t in (await s.scalars(select(Team))).all()}
+    return [
+        {
+            "day": str(g.day),
+            "team": slugs.get(g.team_id, ""),
+            "consultations": None if g.suppressed else g.consultations,
+            "suppressed": g.suppressed,
+            "duration_avg": g.duration_avg,
+            "duration_p90": g.duration_p90,
+            "waiting_avg": g.waiting_avg,
+            "waiting_p90": g.waiting_p90,
+        }
         for g in groups
     ]
+
+
+@routes.get("/api/ops/stats")
+async def ops_stats(request: web.Request) -> web.Response:
+    rows = await group_rows(request)
     return envelope({"groups": rows, "min_group": request.app[SETTINGS].stats_min_group})
 
 
 @routes.get("/api/ops/stats.csv")
 async def ops_stats_csv(request: web.Request) -> web.Response:
-    groups = await stats_groups(request)
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(GROUP_FIELDS)
-    for g in groups:
-        writer.writerow(["" if getattr(g, f) is None else getattr(g, f) for f in GROUP_FIELDS])
+    for row in await group_rows(request):
+        writer.writerow(["" if row[f] is None else row[f] for f in GROUP_FIELDS])
     return web.Response(
         text=out.getvalue(),
         content_type="text/csv",

@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from signaling.core import Core
-from signaling.errors import InvalidState, NotFound
+from signaling.errors import InvalidState, NotFound, Restricted
 from storage import audit, privacy
 from storage.blobs import BlobStore
 from storage.crypto import open_chunks
@@ -102,6 +102,7 @@ async def export(
 async def rectify(core: Core, actor: str, participant: str, first: str, last: str) -> None:
     async with core.db.session() as s:
         try:
+            _unrestricted(await _consultation(core, await privacy.consultation_of(s, participant)))
             await privacy.rectify_name(s, core.vault, participant, f"{first} {last}")
         except privacy.Gone as gone:
             raise NotFound(str(gone)) from None
@@ -113,6 +114,13 @@ async def rectify(core: Core, actor: str, participant: str, first: str, last: st
 def _ended(c: Consultation) -> None:
     if c.state != ConsultationState.ended:
         raise InvalidState("end the consultation first; live content is not erased")
+
+
+def _unrestricted(c: Consultation) -> None:
+    """A restriction freezes the content: it is neither changed nor erased (the person may
+    have asked for restriction instead of erasure) until the restriction is lifted."""
+    if c.restricted_at is not None:
+        raise Restricted("processing is restricted: lift the restriction first")
 
 
 async def erase(
@@ -127,12 +135,16 @@ async def erase(
     async with core.db.session() as s:
         try:
             if participant is not None:
-                _ended(await _consultation(core, await privacy.consultation_of(s, participant)))
+                c = await _consultation(core, await privacy.consultation_of(s, participant))
+                _ended(c)
+                _unrestricted(c)
                 gone = await privacy.erase_participant(s, participant)
                 subject = f"participant:{participant}"
             else:
                 assert consultation is not None
-                _ended(await _consultation(core, consultation))
+                c = await _consultation(core, consultation)
+                _ended(c)
+                _unrestricted(c)
                 gone = await privacy.erase_consultation(s, core.vault, consultation, now)
                 subject = f"consultation:{consultation}"
         except privacy.Gone as missing:

@@ -101,7 +101,7 @@ async def test_rectification_changes_the_name_everywhere(server, seed_advisor):
 
 
 async def test_restriction_freezes_content_until_lifted(server, seed_advisor):
-    advisor, quokka, _numbat, cid = await with_markers(server, seed_advisor)
+    advisor, quokka, numbat, cid = await with_markers(server, seed_advisor)
     assert (await advisor.http.post(f"/api/consultations/{cid}/restrict"))[0] == 200
     ack = await quokka.sock.call(
         "chat_send", {"consultation_id": cid, "client_id": "quokka-0002", "body": "more"}
@@ -145,6 +145,21 @@ async def test_restriction_freezes_content_until_lifted(server, seed_advisor):
     )
     assert done.returncode == 0, done.stderr
     assert "numbat-phrase" in everything(zipfile.ZipFile(out))  # an administrator still can
+
+    for path, body in [
+        (
+            f"/api/participants/{numbat.participant_id}/rectify",
+            {"first_name": "A", "last_name": "B"},
+        ),
+        (f"/api/participants/{numbat.participant_id}/erase", None),
+        (f"/api/consultations/{cid}/erase", None),
+    ]:
+        status, answer = await advisor.http.post(path, body)
+        assert answer["error"]["code"] in ("restricted", "invalid_state"), path
+    status, answer = await advisor.http.post(
+        f"/api/participants/{numbat.participant_id}/rectify", {"first_name": "A", "last_name": "B"}
+    )
+    assert (status, answer["error"]["code"]) == (423, "restricted")  # frozen, not corrected
 
     assert (await advisor.http.post(f"/api/consultations/{cid}/unrestrict"))[0] == 200
     await quokka.sock.ok(

@@ -10,7 +10,13 @@ import type {
   InviteJoinInfo,
   JoinBody,
   JoinResult,
+  ParticipantRecord,
+  ReceiptInfo,
+  ReceiptLink,
+  RectifyBody,
   Session,
+  StatsAnswer,
+  StatsQuery,
   TeamJoinInfo,
 } from "./types";
 
@@ -137,6 +143,75 @@ export class HttpApi {
   deleteFile(fileId: string): Promise<Record<string, never>> {
     return this.send("DELETE", `/api/files/${encodeURIComponent(fileId)}`);
   }
+
+  // -- data-subject rights: the consultation's advisor ------------------------------
+
+  /** Restrict processing (`true`) or lift the restriction (`false`). */
+  setRestricted(consultationId: string, restricted: boolean): Promise<{ restricted: boolean }> {
+    const action = restricted ? "restrict" : "unrestrict";
+    return this.send("POST", `/api/consultations/${encodeURIComponent(consultationId)}/${action}`);
+  }
+
+  /** Crypto-shred an ended consultation and delete its content. Cannot be undone. */
+  eraseConsultation(consultationId: string): Promise<Record<string, never>> {
+    return this.send("POST", `/api/consultations/${encodeURIComponent(consultationId)}/erase`);
+  }
+
+  listParticipants(consultationId: string): Promise<{ participants: ParticipantRecord[] }> {
+    return this.send("GET", `/api/consultations/${encodeURIComponent(consultationId)}/participants`);
+  }
+
+  rectifyParticipant(participantId: string, body: RectifyBody): Promise<Record<string, never>> {
+    return this.send("POST", `/api/participants/${encodeURIComponent(participantId)}/rectify`, body);
+  }
+
+  eraseParticipant(participantId: string): Promise<Record<string, never>> {
+    return this.send("POST", `/api/participants/${encodeURIComponent(participantId)}/erase`);
+  }
+
+  // -- the customer's receipt link ------------------------------------------------------
+
+  /** A new personal receipt link for the signed-in customer (the previous one stops working). */
+  newReceipt(): Promise<ReceiptLink> {
+    return this.send("POST", "/api/receipt");
+  }
+
+  receipt(token: string): Promise<ReceiptInfo> {
+    return this.send("GET", `/api/receipt/${encodeURIComponent(token)}`);
+  }
+
+  eraseByReceipt(token: string): Promise<Record<string, never>> {
+    return this.send("POST", `/api/receipt/${encodeURIComponent(token)}/erase`);
+  }
+
+  // -- anonymous statistics (ops) -----------------------------------------------------
+
+  opsStats(query: StatsQuery): Promise<StatsAnswer> {
+    return this.send("GET", `/api/ops/stats?${statsQueryString(query)}`);
+  }
+}
+
+/** Download links (plain GETs that answer a ZIP or CSV as an attachment). */
+export function consultationExportUrl(consultationId: string): string {
+  return `/api/consultations/${encodeURIComponent(consultationId)}/export`;
+}
+
+export function participantExportUrl(participantId: string): string {
+  return `/api/participants/${encodeURIComponent(participantId)}/export`;
+}
+
+export function receiptExportUrl(token: string): string {
+  return `/api/receipt/${encodeURIComponent(token)}/export`;
+}
+
+export function statsQueryString(query: StatsQuery): string {
+  const params = new URLSearchParams({ from: query.from, to: query.to });
+  if (query.team) params.set("team", query.team);
+  return params.toString();
+}
+
+export function statsCsvUrl(query: StatsQuery): string {
+  return `/api/ops/stats.csv?${statsQueryString(query)}`;
 }
 
 /** Where a shared file is downloaded from. */

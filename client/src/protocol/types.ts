@@ -22,6 +22,8 @@ export type ErrorCode =
   | "file_rejected"
   | "content_erased"
   | "integrity_error"
+  | "restricted"
+  | "receipt_invalid"
   // Client-side codes: never sent by the server.
   | "timeout"
   | "network_error"
@@ -86,6 +88,10 @@ export interface Consultation {
   title: string | null;
   created_at: string;
   ended_at: string | null;
+  /** Processing restricted (a data-subject request): content kept but frozen. */
+  restricted: boolean;
+  /** Content erased for good (crypto-shredded); only the bare facts remain. */
+  erased: boolean;
   invites: Invite[];
 }
 
@@ -121,6 +127,65 @@ export interface JoinResult {
   participant_id: string;
   consultation_id: string;
   status: LobbyStatus;
+}
+
+// ---- Data-subject rights and statistics -----------------------------------------
+
+export type ParticipantStatus = "waiting" | "admitted" | "refused" | "removed" | "left";
+
+/** `GET /api/consultations/<id>/participants` (the consultation's advisor). */
+export interface ParticipantRecord {
+  id: string;
+  role: "advisor" | "customer" | string;
+  name: string;
+  status: ParticipantStatus | string;
+}
+
+export interface RectifyBody {
+  first_name: string;
+  last_name: string;
+}
+
+/** `POST /api/receipt`: the customer's personal link (relative unless a public URL is configured). */
+export interface ReceiptLink {
+  url: string;
+}
+
+/** `GET /api/receipt/<token>`. */
+export interface ReceiptInfo {
+  consultation: {
+    state: ConsultationState | string;
+    started_at: string | null;
+    ended_at: string | null;
+    restricted: boolean;
+  };
+}
+
+/** One day and team of `GET /api/ops/stats`; when `suppressed`, neither the count nor any
+ * figure is given (the group shows that it is small, not how small). */
+export interface StatsGroup {
+  day: string;
+  team: string;
+  consultations: number | null;
+  suppressed: boolean;
+  duration_avg: number | null;
+  duration_p90: number | null;
+  waiting_avg: number | null;
+  waiting_p90: number | null;
+}
+
+export interface StatsAnswer {
+  groups: StatsGroup[];
+  min_group: number;
+}
+
+export interface StatsQuery {
+  /** YYYY-MM-DD */
+  from: string;
+  /** YYYY-MM-DD */
+  to: string;
+  /** a team slug, or "" for all teams */
+  team: string;
 }
 
 // ---- Socket.IO ---------------------------------------------------------------

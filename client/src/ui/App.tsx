@@ -5,6 +5,8 @@ import { I18nProvider } from "./i18n";
 import { Join } from "./Join";
 import { Landing, NotFound } from "./Landing";
 import { Login } from "./Login";
+import { Ops } from "./Ops";
+import { Receipt } from "./Receipt";
 import { matchRoute, usePath } from "./router";
 
 function Routes() {
@@ -16,6 +18,10 @@ function Routes() {
       return <Login />;
     case "dashboard":
       return <Dashboard />;
+    case "ops":
+      return <Ops />;
+    case "receipt":
+      return <Receipt key={route.token} token={route.token} />;
     case "team":
       return <Join key={`t:${route.slug}`} team={route.slug} />;
     case "invite":

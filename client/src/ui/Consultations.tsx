@@ -8,6 +8,7 @@ import { secondsSince, useNow } from "./hooks";
 import { useI18n } from "./i18n";
 import { Spinner } from "./Layout";
 import { navigate } from "./router";
+import { ConsultationPrivacy, PrivacyBadges } from "./Privacy";
 
 export function WaitingTime({ since, now }: { since: string; now: number }) {
   const { t, lang } = useI18n();
@@ -21,11 +22,14 @@ export function ConsultationsCard({
   onAdmit,
   onRefuse,
   onEnd,
+  onChanged,
 }: {
   consultations: ConsultationLive[] | null;
   onAdmit: (consultationId: string, participantId: string) => void;
   onRefuse: (consultationId: string, participantId: string) => void;
   onEnd: (consultationId: string) => void;
+  /** A data-subject action changed a consultation: load the list again. */
+  onChanged: () => Promise<void> | void;
 }) {
   const { t } = useI18n();
   const [showEnded, setShowEnded] = useState(false);
@@ -46,11 +50,24 @@ export function ConsultationsCard({
       {shown.length === 0 && <p className="muted">{t("dash.consultationsEmpty")}</p>}
       <ul className="list">
         {shown.map((c) => (
-          <ConsultationRow key={c.id} consultation={c} onAdmit={onAdmit} onRefuse={onRefuse} onEnd={onEnd} />
+          <ConsultationRow
+            key={c.id}
+            consultation={c}
+            onAdmit={onAdmit}
+            onRefuse={onRefuse}
+            onEnd={onEnd}
+            onChanged={onChanged}
+          />
         ))}
       </ul>
       {ended.length > 0 && (
-        <button type="button" className="button link" onClick={() => setShowEnded(!showEnded)}>
+        <button
+          type="button"
+          className="button link"
+          onClick={() => setShowEnded(!showEnded)}
+          aria-expanded={showEnded}
+          data-testid="show-ended"
+        >
           {showEnded ? t("dash.hideEnded") : t("dash.showEnded", { count: ended.length })}
         </button>
       )}
@@ -63,11 +80,13 @@ function ConsultationRow({
   onAdmit,
   onRefuse,
   onEnd,
+  onChanged,
 }: {
   consultation: ConsultationLive;
   onAdmit: (consultationId: string, participantId: string) => void;
   onRefuse: (consultationId: string, participantId: string) => void;
   onEnd: (consultationId: string) => void;
+  onChanged: () => Promise<void> | void;
 }) {
   const { t, lang } = useI18n();
   const now = useNow(1000);
@@ -95,8 +114,12 @@ function ConsultationRow({
             {t(c.kind === "instant" ? "dash.kind.instant" : "dash.kind.invite")} · {formatDateTime(lang, c.created_at)}
           </span>
         </div>
-        <span className={`state state-${c.state}`}>{t(stateKey)}</span>
+        <div className="flags">
+          <PrivacyBadges consultation={c} />
+          <span className={`state state-${c.state}`}>{t(stateKey)}</span>
+        </div>
       </div>
+      {c.erased && <p className="muted small">{t("privacy.erasedNote")}</p>}
       {!ended && (
         <>
           <div className="lobby">
@@ -154,8 +177,9 @@ function ConsultationRow({
           </div>
         </>
       )}
-      {ended && <div className="row-actions">{recordButton}</div>}
-      {showRecord && <ChatRecord consultationId={c.id} />}
+      {ended && !c.erased && <div className="row-actions">{recordButton}</div>}
+      {showRecord && !c.erased && <ChatRecord consultationId={c.id} />}
+      {!c.erased && <ConsultationPrivacy consultation={c} onChanged={onChanged} />}
     </li>
   );
 }

@@ -8,6 +8,7 @@ import { useConnection, useConnectionState } from "./hooks";
 import { useI18n } from "./i18n";
 import { Notice, Page, Spinner } from "./Layout";
 import { Room } from "./Room";
+import { ReceiptOffer } from "./Receipt";
 
 const FINAL: Record<Exclude<LobbyStatus, "waiting" | "admitted">, Key> = {
   refused: "lobby.refused",
@@ -83,15 +84,26 @@ function GuestView({ guest }: { guest: Guest }) {
   }, [conn]);
 
   if (status !== "waiting" && status !== "admitted") {
+    // One element for every final state, so that a receipt link already shown stays
+    // on screen if the state changes once more (say from "left" to "ended").
     return (
       <section className="card narrow">
         <Notice testId={status === "refused" ? "lobby-refused" : "room-ended"}>{t(FINAL[status])}</Notice>
+        {status !== "refused" && <ReceiptOffer />}
       </section>
     );
   }
   if (!conn) return <Spinner label={t("app.loading")} />;
   if (status === "admitted") {
-    return <Room key={consultationId} conn={conn} consultationId={consultationId} role="customer" />;
+    return (
+      <Room
+        key={consultationId}
+        conn={conn}
+        consultationId={consultationId}
+        role="customer"
+        onOver={(reason) => setStatus(reason === "logout" ? "left" : reason)}
+      />
+    );
   }
   return (
     <section className="card narrow lobby-card" data-testid="lobby-waiting">

@@ -9,7 +9,8 @@ import { useConnection, useConnectionState, useNow } from "./hooks";
 import { Icon } from "./icons";
 import { useI18n } from "./i18n";
 import { Notice, Page, Spinner } from "./Layout";
-import { navigate } from "./router";
+import { linkHandler, navigate } from "./router";
+import { AccountHeader, useAccount } from "./Account";
 import { ConnectionBanner } from "./ConnectionBanner";
 
 function absoluteUrl(url: string): string {
@@ -22,59 +23,28 @@ function absoluteUrl(url: string): string {
 
 export function Dashboard() {
   const { t, errorText } = useI18n();
-  const [account, setAccount] = useState<Account | null>(null);
-  const [loadError, setLoadError] = useState<unknown>(null);
+  const { account, error: loadError } = useAccount();
 
   useEffect(() => {
     document.title = `${t("dash.title")} · ${t("app.name")}`;
   }, [t]);
 
-  useEffect(() => {
-    let cancelled = false;
-    api
-      .session()
-      .then((session) => {
-        if (cancelled) return;
-        if (!session.account) navigate("/login", true);
-        else setAccount(session.account);
-      })
-      .catch((err: unknown) => {
-        if (!cancelled) setLoadError(err);
-      });
-    return () => {
-      cancelled = true;
-    };
-  }, []);
-
-  const logout = async () => {
-    try {
-      await api.logout();
-    } catch {
-      // Signed out already, or the server is gone; the login page shows which.
-    }
-    navigate("/login");
-  };
-
-  const header = account && (
-    <>
-      <span className="who" title={account.username}>
-        <Icon name="user" size={16} />
-        {t("dash.signedInAs", { name: account.display_name || account.username })}
-      </span>
-      <button type="button" className="button small" onClick={() => void logout()} data-testid="logout-button">
-        {t("dash.logout")}
-      </button>
-    </>
-  );
-
   let body;
   if (loadError !== null) body = <Notice kind="error">{errorText(loadError)}</Notice>;
   else if (!account) body = <Spinner label={t("app.loading")} />;
-  else if (account.role === "ops") body = <Notice>{t("dash.advisorsOnly")}</Notice>;
+  else if (account.role === "ops")
+    body = (
+      <section className="card narrow">
+        <Notice testId="advisors-only">{t("dash.advisorsOnly")}</Notice>
+        <a className="button primary" href="/ops" onClick={linkHandler("/ops")}>
+          {t("account.toStats")}
+        </a>
+      </section>
+    );
   else body = <AdvisorDashboard account={account} />;
 
   return (
-    <Page header={header} wide>
+    <Page header={account && <AccountHeader account={account} />} wide>
       {body}
     </Page>
   );
@@ -197,6 +167,7 @@ function AdvisorDashboard({ account }: { account: Account }) {
               conn && void run(() => conn.call("lobby_refuse", { consultation_id: c, participant_id: p }))
             }
             onEnd={(c) => void run(() => api.endConsultation(c))}
+            onChanged={() => (conn ? reload(conn) : undefined)}
           />
         </div>
       </div>

@@ -4,6 +4,7 @@ import { ApiError } from "../protocol/errors";
 import { Notice, Page } from "./Layout";
 import { useI18n } from "./i18n";
 import { navigate } from "./router";
+import { homeOf } from "./Account";
 
 export function Login() {
   const { t, errorText } = useI18n();
@@ -17,12 +18,12 @@ export function Login() {
   }, [t]);
 
   useEffect(() => {
-    // Already signed in: straight to the dashboard.
+    // Already signed in: straight to the dashboard (advisors) or the statistics (ops).
     let cancelled = false;
     api
       .session()
       .then((session) => {
-        if (!cancelled && session.account) navigate("/dashboard", true);
+        if (!cancelled && session.account) navigate(homeOf(session.account), true);
       })
       .catch(() => undefined);
     return () => {
@@ -36,8 +37,8 @@ export function Login() {
     setBusy(true);
     setError(null);
     try {
-      await api.login(username.trim(), password);
-      navigate("/dashboard");
+      const { account } = await api.login(username.trim(), password);
+      navigate(homeOf(account));
     } catch (err) {
       setError(err);
       setBusy(false);

@@ -38,11 +38,14 @@ export function Room({
   consultationId,
   role,
   iceServers,
+  onOver,
 }: {
   conn: Connection;
   consultationId: string;
   role: ParticipantRole;
   iceServers?: RTCIceServer[];
+  /** Told when the room is over for this participant (the caller may show its own end screen). */
+  onOver?: (reason: OverReason) => void;
 }) {
   const { t, errorText } = useI18n();
   const { state: connState, error: connError } = useConnectionState(conn);
@@ -77,10 +80,14 @@ export function Room({
     setPeers([]);
   }, []);
 
+  const onOverRef = useRef(onOver);
+  onOverRef.current = onOver;
+
   const finish = useCallback(
     (reason: OverReason) => {
       stopEverything();
       setPhase({ name: "over", reason });
+      onOverRef.current?.(reason);
     },
     [stopEverything],
   );

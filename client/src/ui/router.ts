@@ -40,6 +40,8 @@ export type Route =
   | { name: "landing" }
   | { name: "login" }
   | { name: "dashboard" }
+  | { name: "ops" }
+  | { name: "receipt"; token: string }
   | { name: "team"; slug: string }
   | { name: "invite"; token: string }
   | { name: "customer" }
@@ -63,6 +65,7 @@ export function matchRoute(pathname: string): Route {
   if (arg === undefined) {
     if (head === "login") return { name: "login" };
     if (head === "dashboard") return { name: "dashboard" };
+    if (head === "ops") return { name: "ops" };
     if (head === "c") return { name: "customer" };
     return { name: "not_found" };
   }
@@ -70,6 +73,7 @@ export function matchRoute(pathname: string): Route {
   if (!value) return { name: "not_found" };
   if (head === "t") return { name: "team", slug: value };
   if (head === "i") return { name: "invite", token: value };
+  if (head === "r") return { name: "receipt", token: value };
   if (head === "room") return { name: "room", consultationId: value };
   return { name: "not_found" };
 }
