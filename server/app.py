@@ -57,6 +57,7 @@ PAGES = (
     "/login",
     "/dashboard",
     "/ops",
+    "/check",
     "/c",
     "/t/{slug}",
     "/i/{token}",
