@@ -12,11 +12,14 @@ from aiohttp import web
 
 from server import api, files, ops_api, privacy_api
 from server.access import stamp
+from server.checks import client_ice, client_key, precall_of, probe_loop
 from server.config import Settings
 from server.jobs import retention_loop
 from server.keys import keyring_of
 from server.metrics import Metrics, allowed, networks_of, refuse, render
 from server.ops_api import push_loop
+from server.precall import PRECALL
+from server.precall import routes as precall_routes
 from server.state import (
     ACCESS_LOG,
     CHAT,
@@ -139,6 +142,8 @@ def create_app(settings: Settings, *, clock: Clock = utcnow) -> web.Application:
     app.add_routes(files.routes)
     app.add_routes(privacy_api.routes)
     app.add_routes(ops_api.routes)
+    app[PRECALL] = precall_of(settings, core.ice, clock)
+    app.add_routes(precall_routes(client_key, client_ice(settings, core.ice)))
     metrics_networks = networks_of(settings)
 
     async def metrics_page(request: web.Request) -> web.Response:
@@ -163,11 +168,14 @@ async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     await core.db.upgrade()
     await app[FILES].sweep(core.clock() - STALE_UPLOAD)
-    async with app[ACCESS_LOG]:
+    async with app[ACCESS_LOG], app[PRECALL]:
         tasks = [
             asyncio.create_task(retention_loop(app, settings)),
             asyncio.create_task(push_loop(app)),
         ]
+        if settings.probe_interval_seconds > 0:
+            base = settings.public_url or f"http://127.0.0.1:{settings.port}"
+            tasks.append(asyncio.create_task(probe_loop(app, settings, base, core.ice)))
         yield
         for task in tasks:
             task.cancel()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import getpass
+import json
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -13,15 +14,17 @@ from typing import Any
 from aiohttp import web
 
 from server import admin, logs, rights
-from server.app import blob_store_of, create_app, limits_of
+from server.app import blob_store_of, create_app, ice_config_of, limits_of
 from server.config import Settings
 from server.jobs import policy_of
 from server.keys import keyring_of
+from server.probe import probe
 from signaling.core import Core
 from signaling.errors import ParleyError
 from signaling.ports import NoSockets
 from signaling.presence import Presence
 from signaling.protocol import clean_name
+from signaling.turn import ice_servers
 from storage import audit, retention
 from storage.blobs import BlobStore
 from storage.clock import utcnow
@@ -220,6 +223,19 @@ def retention_run(args: argparse.Namespace) -> None:
     run_admin(args, work)
 
 
+def probe_command(args: argparse.Namespace) -> None:
+    """The pre-call check from the command line, through TURN when it is configured: prints
+    the result as JSON and exits 1 unless the media came back."""
+    settings = settings_of(args)
+    servers = ice_servers(ice_config_of(settings), "probe", utcnow())
+    relay = args.relay_only or (not args.direct and any("credential" in s for s in servers))
+    base = args.url or settings.public_url or f"http://127.0.0.1:{settings.port}"
+    result = asyncio.run(probe(base, servers, relay_only=relay, seconds=args.seconds))
+    print(json.dumps(result, indent=2, default=str))
+    if not result.get("ok"):
+        raise SystemExit(1)
+
+
 def db_upgrade(args: argparse.Namespace) -> None:
     async def work(db: Database) -> str:
         return "database is at the newest schema"
@@ -299,6 +315,15 @@ def parser() -> argparse.ArgumentParser:
     actions.add_parser("run", parents=[common], help="run the retention job now").set_defaults(
         func=retention_run
     )
+
+    p = sub.add_parser("probe", parents=[common], help="check that calls connect (via TURN)")
+    p.add_argument("--url", help="Parley's base URL (default: PARLEY_PUBLIC_URL)")
+    p.add_argument("--port", type=int, help="with no URL: the local port")
+    p.add_argument("--seconds", type=float, default=6.0, help="how long to send media")
+    how = p.add_mutually_exclusive_group()
+    how.add_argument("--relay-only", action="store_true", help="only through TURN")
+    how.add_argument("--direct", action="store_true", help="without TURN")
+    p.set_defaults(func=probe_command)
 
     db = sub.add_parser("db", help="database").add_subparsers(dest="action", required=True)
     p = db.add_parser("upgrade", parents=[common], help="apply migrations")

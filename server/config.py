@@ -88,6 +88,14 @@ class Settings(BaseSettings):
     metrics_token: SecretStr | None = None
     log_format: Literal["text", "json"] = "text"
 
+    # the pre-call check: a server-side echo peer (aiortc), limited and short
+    precall_max_sessions: int = Field(default=10, ge=1, le=200)
+    precall_sessions_per_minute: int = Field(default=6, ge=1, le=600)
+    precall_session_seconds: float = Field(default=60.0, ge=5, le=600)
+    precall_turn: bool = True  # hand the browser short-lived TURN credentials for the check
+    # `parley probe` run by the server itself every so often (0: never); result as metrics
+    probe_interval_seconds: float = Field(default=0.0, ge=0, le=86400)
+
     max_event_bytes: int = Field(default=64 * 1024, ge=1024, le=1024 * 1024)
     max_body_bytes: int = Field(default=64 * 1024, ge=1024, le=1024 * 1024)
 

@@ -59,6 +59,12 @@ class Metrics:
         self.paths = Gauge(
             "parley_media_paths", "Reported peer connections by path", ["path"], registry=r
         )
+        self.probe_ok = Gauge(
+            "parley_probe_ok", "1 if the last self-probe got its media back", registry=r
+        )
+        self.probe_rtt = Gauge(
+            "parley_probe_rtt_seconds", "Round-trip time of the last self-probe", registry=r
+        )
         self.access_dropped = Gauge(
             "parley_access_log_dropped", "Access log entries dropped under load", registry=r
         )
