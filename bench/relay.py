@@ -12,16 +12,19 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import tempfile
 import time
 import uuid
 from collections import Counter
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
 import aiohttp
 import socketio
 
-from bench.servers import Server, cpu_seconds
+from bench.ab import Column, Ratio, interleave, summarise, table
+from bench.servers import Server, cpu_seconds, prepare_parley, spawn_bare, spawn_parley
 
 STEP_TIMEOUT = 15.0  # every single setup step (request, connect, ack, event) is bounded
 SETUP_CONCURRENCY = 8  # pairs set up at a time
@@ -30,6 +33,29 @@ TEARDOWN_TIMEOUT = 15.0
 # it for hundreds of ms to seconds, so the threshold is not delicate
 KEPT_UP_P50_MS = 50.0
 CANDIDATE = "candidate:{seq} 1 udp 2122260223 192.0.2.2 54321 typ host"
+RUN_SLACK = 120.0  # seconds a run may take beyond its sending and draining (setup, start)
+
+COLUMNS: list[Column] = [
+    ("msg/s", "throughput", "{:.0f}"),
+    ("p50 ms", "p50_ms", "{:.1f}"),
+    ("p99 ms", "p99_ms", "{:.1f}"),
+    ("max ms", "max_ms", "{:.1f}"),
+    ("lost", "lost", "{}"),
+    ("srv CPU", "server_cpu", "{:.0%}"),
+    ("srv us/msg", "server_us_per_msg", "{:.0f}"),
+    ("gen CPU", "gen_cpu", "{:.0%}"),
+    ("gen lag p99", "gen_lag_p99_ms", "{:.1f}"),
+    ("setup s", "setup_s", "{:.1f}"),
+    ("load", "load_avg", "{:.1f}"),
+    ("kept up", "kept_up", "{}"),  # a bool, shown as yes/no
+]
+RATIOS: list[Ratio] = [
+    ("throughput", "throughput", False),
+    ("p50 latency", "p50_ms", False),
+    ("p99 latency", "p99_ms", False),
+    ("p99 latency, both kept up", "p99_ms", True),
+    ("server CPU per message", "server_us_per_msg", False),
+]
 
 
 @dataclass(frozen=True)
@@ -282,7 +308,7 @@ class RelayResult:
         return asdict(self)
 
 
-async def _setup(server: Server, account: dict[str, str] | None, pairs: int) -> list[Peer]:
+async def setup_pairs(server: Server, account: dict[str, str] | None, pairs: int) -> list[Peer]:
     gate = asyncio.Semaphore(SETUP_CONCURRENCY)
     advisor = await parley_login(server.url, account) if account is not None else None
 
@@ -300,12 +326,12 @@ async def _setup(server: Server, account: dict[str, str] | None, pairs: int) -> 
     peers = [peer for pair in made if isinstance(pair, tuple) for peer in pair]
     failed = [exc for exc in made if isinstance(exc, BaseException)]
     if failed:
-        await _teardown(peers)
+        await teardown(peers)
         raise RuntimeError(f"{len(failed)} of {pairs} pairs failed to set up: {failed[0]!r}")
     return sorted(peers, key=lambda p: p.index)
 
 
-async def _teardown(peers: list[Peer]) -> None:
+async def teardown(peers: list[Peer]) -> None:
     with contextlib.suppress(TimeoutError):
         async with asyncio.timeout(TEARDOWN_TIMEOUT):
             await asyncio.gather(*(p.sio.disconnect() for p in peers), return_exceptions=True)
@@ -319,7 +345,7 @@ async def run_relay(
     event = "rtc_signal" if account is not None else "signal"
     load_avg = os.getloadavg()[0]
     started = time.perf_counter()
-    peers = await _setup(server, account, cfg.pairs)
+    peers = await setup_pairs(server, account, cfg.pairs)
     setup_s = time.perf_counter() - started
     col = Collector(first_measured=cfg.first_measured)
     try:
@@ -363,7 +389,7 @@ async def run_relay(
         server_cpu = cpu_seconds(server.pid) - mark_cpu
         gen_cpu = time.process_time() - mark_gen
     finally:
-        await _teardown(peers)
+        await teardown(peers)
 
     measured = total - cfg.first_measured
     latencies = sorted(col.latencies)
@@ -396,3 +422,58 @@ async def run_relay(
         load_avg=load_avg,
         kept_up=not col.sent and not col.send_failed and p50_ms <= KEPT_UP_P50_MS,
     )
+
+
+# -- the workload: interleaved runs and their report ---------------------------------------
+
+
+def warnings_of(results: list[RelayResult]) -> list[str]:
+    notes = []
+    for r in results:
+        tag = f"{r.server} run {r.run + 1}"
+        if r.lost:
+            notes.append(f"{tag}: {r.lost} of {r.sent} messages not delivered within the drain")
+        if r.send_failed:
+            notes.append(f"{tag}: {r.send_failed} sends failed (socket disconnected)")
+        if r.misrouted or r.unexpected:
+            notes.append(f"{tag}: {r.misrouted} misrouted, {r.unexpected} unexpected messages")
+        errors = {code: n for code, n in r.acks.items() if code != "ok"}
+        if errors:
+            notes.append(f"{tag}: error acknowledgements {errors}")
+        if r.gen_cpu > 0.8:
+            notes.append(f"{tag}: the load generator used {r.gen_cpu:.0%} of a core")
+    return notes
+
+
+async def workload(cfg: RelayConfig, runs: int) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory(prefix="parley-bench-") as tmp_name:
+        tmp = Path(tmp_name)
+        account = await asyncio.to_thread(prepare_parley, tmp / "parley-data")
+
+        def spawn(name: str, run: int) -> Server:
+            log = tmp / f"relay-{name}-{run}.log"
+            return spawn_parley(tmp / "parley-data", log) if name == "parley" else spawn_bare(log)
+
+        async def drive(server: Server, run: int) -> RelayResult:
+            return await run_relay(server, account if server.name == "parley" else None, cfg, run)
+
+        results = await interleave(
+            runs,
+            spawn,
+            drive,
+            cfg.warmup + cfg.duration + cfg.drain + RUN_SLACK,
+            lambda r: f"{r.throughput:.0f} msg/s, p99 {r.p99_ms:.1f} ms, lost {r.lost}",
+        )
+    summary = summarise(results, runs, RATIOS)
+    header = (
+        f"relay: {cfg.pairs} pairs ({2 * cfg.pairs} senders), {cfg.rate:.0f} msg/s offered, "
+        f"{cfg.duration:g} s measured after {cfg.warmup:g} s warm-up, "
+        f"{cfg.per_sender} messages per sender"
+    )
+    return {
+        "config": {**asdict(cfg), "runs": runs, "per_sender": cfg.per_sender},
+        "runs": [r.as_dict() for r in results],
+        "ratio": summary,
+        "warnings": warnings_of(results),
+        "table": table(header, results, COLUMNS, summary),
+    }

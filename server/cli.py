@@ -186,6 +186,9 @@ def gdpr_command(args: argparse.Namespace) -> None:
         if args.action == "erase":
             await rights.erase(core, blobs, ADMIN, **target)
             return "erased"
+        if args.action in ("hold", "release"):
+            await rights.hold(core, ADMIN, args.consultation, args.action == "hold")
+            return f"legal hold {'set' if args.action == 'hold' else 'released'}"
         await rights.restrict(core, ADMIN, args.consultation, args.action == "restrict")
         return f"consultation {args.action}ed"
 
@@ -300,8 +303,13 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--first-name", required=True)
     p.add_argument("--last-name", required=True)
     p.set_defaults(func=gdpr_command)
-    for action in ("restrict", "unrestrict"):
-        p = gdpr.add_parser(action, parents=[common], help=f"{action} a consultation's content")
+    for action, text in (
+        ("restrict", "restrict a consultation's content"),
+        ("unrestrict", "lift a restriction"),
+        ("hold", "keep a consultation past retention (legal hold)"),
+        ("release", "release a legal hold"),
+    ):
+        p = gdpr.add_parser(action, parents=[common], help=text)
         p.add_argument("--consultation", required=True)
         p.set_defaults(func=gdpr_command, participant=None)
 

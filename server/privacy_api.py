@@ -92,18 +92,27 @@ async def owned_participant(request: web.Request, actor: Actor, participant_id: 
 # -- the consultation's advisor ---------------------------------------------------------
 
 
+async def advisor_export(
+    request: web.Request, actor: Actor, c: Consultation, **subject: str
+) -> web.StreamResponse:
+    """A ZIP of a consultation or of one participant in it, unless it is restricted (then
+    only an administrator on the host exports it)."""
+    if c.restricted_at is not None:
+        raise Restricted("restricted content is exported only by an administrator")
+    core, blobs = request.app[CORE], request.app[FILES].blobs
+    ((kind, subject_id),) = subject.items()
+    return await zip_response(
+        request,
+        f"{kind}-{subject_id}.zip",
+        lambda write: rights.export(core, blobs, actor_label(actor), write, **subject),
+    )
+
+
 @routes.get("/api/consultations/{consultation_id}/export")
 async def export_consultation(request: web.Request) -> web.StreamResponse:
     actor = await advisor(request)
     c = await owned_consultation(request, actor, path_param(request, "consultation_id", ID))
-    if c.restricted_at is not None:
-        raise Restricted("restricted content is exported only by an administrator")
-    core, blobs = request.app[CORE], request.app[FILES].blobs
-    return await zip_response(
-        request,
-        f"consultation-{c.id}.zip",
-        lambda write: rights.export(core, blobs, actor_label(actor), write, consultation=c.id),
-    )
+    return await advisor_export(request, actor, c, consultation=c.id)
 
 
 @routes.get("/api/participants/{participant_id}/export")
@@ -111,14 +120,7 @@ async def export_participant(request: web.Request) -> web.StreamResponse:
     actor = await advisor(request)
     p = await owned_participant(request, actor, path_param(request, "participant_id", ID))
     c = await owned_consultation(request, actor, p.consultation_id)
-    if c.restricted_at is not None:
-        raise Restricted("restricted content is exported only by an administrator")
-    core, blobs = request.app[CORE], request.app[FILES].blobs
-    return await zip_response(
-        request,
-        f"participant-{p.id}.zip",
-        lambda write: rights.export(core, blobs, actor_label(actor), write, participant=p.id),
-    )
+    return await advisor_export(request, actor, c, participant=p.id)
 
 
 @routes.get("/api/consultations/{consultation_id}/participants")

@@ -154,6 +154,17 @@ async def erase(
         await blobs.delete(blob_id)
 
 
+async def hold(core: Core, actor: str, consultation: str, held: bool) -> None:
+    """A legal hold keeps a consultation's content past its retention period."""
+    async with core.db.session() as s:
+        try:
+            await privacy.set_legal_hold(s, consultation, held)
+        except privacy.Gone as gone:
+            raise NotFound(str(gone)) from None
+        action = "legal_hold_set" if held else "legal_hold_released"
+        await audit.append(s, core.clock(), actor, action, f"consultation:{consultation}")
+
+
 async def restrict(core: Core, actor: str, consultation: str, restricted: bool) -> None:
     now = core.clock()
     async with core.db.session() as s:

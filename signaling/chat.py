@@ -55,7 +55,7 @@ class Chat:
 
     async def _store(self, msg: ChatSend, pid: str) -> tuple[ChatMessage, bool]:
         core = self.core
-        async with core.db.session() as s:
+        async with core.db.writing() as s:
             chat = ChatRepository(s)
             existing = await chat.by_client_id(msg.consultation_id, pid, msg.client_id)
             if existing is not None:

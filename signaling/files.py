@@ -98,7 +98,7 @@ class Files:
         """Make a fully stored file visible and announce it in the chat."""
         core = self.core
         cid = stored.consultation_id
-        async with core.db.session() as s:
+        async with core.db.writing() as s:
             row = await FileRepository(s).get(stored.id)
             assert row is not None
             row.state, row.size, row.chunk_count = FileState.ready, size, chunks

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -57,10 +58,24 @@ class Database:
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine.sync_engine, "connect", _on_sqlite_connect)
         self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        # SQLite has one writer: hot-path writes queue here, in order, instead of in
+        # SQLite's busy handler (unfair, and it gives up after busy_timeout)
+        self._writer = asyncio.Lock() if self.engine.dialect.name == "sqlite" else None
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:
         async with self._sessions() as session, session.begin():
+            yield session
+
+    @asynccontextmanager
+    async def writing(self) -> AsyncIterator[AsyncSession]:
+        """A unit of work on a hot write path (chat). On SQLite, one at a time per process;
+        on PostgreSQL the same as `session()`. Never nest it in another unit of work."""
+        if self._writer is None:
+            async with self.session() as session:
+                yield session
+            return
+        async with self._writer, self.session() as session:
             yield session
 
     async def upgrade(self, revision: str = "head") -> None:

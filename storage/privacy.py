@@ -191,5 +191,10 @@ async def set_restriction(
     c.restricted_at = now if restricted else None
 
 
+async def set_legal_hold(s: AsyncSession, consultation_id: str, held: bool) -> None:
+    c = await _consultation(s, consultation_id)
+    c.legal_hold = held
+
+
 async def consultation_of(s: AsyncSession, participant_id: str) -> str:
     return (await _participant(s, participant_id)).consultation_id

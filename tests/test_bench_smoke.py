@@ -1,6 +1,7 @@
 """The benchmark still runs: `python -m bench --quick` against real Parley and the bare
-baseline. Asserts that messages went through both and a ratio came out, never any timing
-(the machines are shared; figures are in docs/benchmarks.md)."""
+baselines, every workload. Asserts that traffic went through both servers of each and that
+ratios came out, never any timing (the machines are shared; figures are in
+docs/benchmarks.md)."""
 
 from __future__ import annotations
 
@@ -8,32 +9,62 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+SERVERS = ("parley", "bare")
+
+
+def runs_of(workload: dict[str, Any], server: str) -> list[dict[str, Any]]:
+    mine = [r for r in workload["runs"] if r["server"] == server]
+    assert mine, f"no {server} run"
+    return mine
+
+
+def assert_ratios(workload: dict[str, Any], keys: tuple[str, ...]) -> None:
+    for key in keys:
+        assert workload["ratio"][key]["median"] is not None, workload["ratio"]
+        assert workload["ratio"][key]["median"] > 0, workload["ratio"]
 
 
 @pytest.mark.e2e
-@pytest.mark.timeout(200)
-def test_quick_benchmark_relays_through_parley_and_baseline(tmp_path: Path) -> None:
+@pytest.mark.timeout(330)
+def test_quick_benchmark_runs_every_workload_through_parley_and_baseline(
+    tmp_path: Path,
+) -> None:
     out = tmp_path / "bench.json"
     done = subprocess.run(
         [sys.executable, "-m", "bench", "--quick", "--json", str(out)],
         cwd=ROOT,
         capture_output=True,
         text=True,
-        timeout=180,
+        timeout=300,
         check=False,
     )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    workloads = json.loads(out.read_text())["workloads"]
+    assert set(workloads) == {"relay", "chat", "files"}
 
-    relay = json.loads(out.read_text())["workloads"]["relay"]
-    runs = relay["runs"]
-    for server in ("parley", "bare"):
-        mine = [r for r in runs if r["server"] == server]
-        assert mine, f"no {server} run"
-        assert all(r["delivered_measured"] > 0 for r in mine), mine
-    for key in ("throughput", "p99_ms"):
-        assert relay["ratio"][key]["median"] is not None, relay["ratio"]
-        assert relay["ratio"][key]["median"] > 0, relay["ratio"]
+    relay = workloads["relay"]
+    for server in SERVERS:
+        assert all(r["delivered_measured"] > 0 for r in runs_of(relay, server))
+    assert_ratios(relay, ("throughput", "p99_ms"))
+
+    chat = workloads["chat"]
+    for server in SERVERS:
+        for r in runs_of(chat, server):
+            assert r["completed_measured"] > 0, r
+            assert r["acks"].get("ok", 0) > 0, r
+            assert r["unexpected"] == 0 and r["misrouted"] == 0, r
+            assert r["throughput"] > 0 and r["delivery_p99_ms"] > 0 and r["ack_p99_ms"] > 0, r
+    assert_ratios(chat, ("throughput", "ack_p99_ms", "delivery_p99_ms"))
+
+    files = workloads["files"]
+    for server in SERVERS:
+        for r in runs_of(files, server):
+            assert r["verified"], r
+            assert r["up_mibs"] > 0 and r["down_mibs"] > 0, r
+            assert r["rss_before_mib"] > 0, r
+    assert_ratios(files, ("up_mibs", "down_mibs"))

@@ -26,6 +26,7 @@ from playwright.async_api import (
 )
 
 from tests.conftest import RunningServer, Seed
+from tests.e2e.steps import join_instant, log_in, pick_up
 from tests.e2e.test_browser_consultation import STEP_MS
 
 pytestmark = pytest.mark.e2e
@@ -207,25 +208,11 @@ async def test_chat_and_files_between_customer_and_advisor(
     await customer.route_web_socket(lambda url: "/socket.io/" in url, tap.handle)
     try:
         # The advisor signs in; the customer comes through the instant link; pick-up.
-        await advisor.goto("/login")
-        await advisor.get_by_test_id("login-username").fill(account["username"])
-        await advisor.get_by_test_id("login-password").fill(account["password"])
-        await advisor.get_by_test_id("login-submit").click()
+        await log_in(advisor, account)
         await advisor.wait_for_url("**/dashboard")
 
-        await customer.goto(f"/t/{account['team_slug']}")
-        await customer.get_by_test_id("join-ack").check()
-        await customer.get_by_test_id("join-first-name").fill("Erika")
-        await customer.get_by_test_id("join-last-name").fill("Mustermann")
-        await customer.get_by_test_id("join-submit").click()
-        await customer.wait_for_url("**/c")
-        await expect(customer.get_by_test_id("lobby-waiting")).to_be_visible()
-
-        entry = advisor.get_by_test_id("queue-entry").filter(has_text="Mustermann")
-        await expect(entry).to_have_count(1)
-        await entry.get_by_test_id("pickup-button").click()
-        await advisor.wait_for_url("**/room/*")
-        consultation_id = advisor.url.rsplit("/", 1)[-1]
+        await join_instant(customer, account["team_slug"])
+        consultation_id = await pick_up(advisor)
 
         # Both enter the room (fake camera and microphone).
         for page in (customer, advisor):

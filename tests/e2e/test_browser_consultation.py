@@ -10,6 +10,7 @@ import pytest
 from playwright.async_api import Browser, ConsoleMessage, Page, async_playwright, expect
 
 from tests.conftest import RunningServer, Seed
+from tests.e2e.steps import join_instant, log_in, pick_up
 
 pytestmark = pytest.mark.e2e
 
@@ -113,28 +114,15 @@ async def test_instant_consultation_with_video_both_ways(
     customer = await _page(browser, server.url, log, "customer")
     try:
         # The advisor signs in and watches the dashboard.
-        await advisor.goto("/login")
-        await advisor.get_by_test_id("login-username").fill(advisor_account["username"])
-        await advisor.get_by_test_id("login-password").fill(advisor_account["password"])
-        await advisor.get_by_test_id("login-submit").click()
+        await log_in(advisor, advisor_account)
         await advisor.wait_for_url("**/dashboard")
         await expect(advisor.get_by_test_id("new-consultation")).to_be_visible()
 
         # The customer opens the team's instant link, acknowledges the notice, gives a name.
-        await customer.goto(f"/t/{advisor_account['team_slug']}")
-        await expect(customer.get_by_test_id("privacy-notice")).not_to_be_empty()
-        await customer.get_by_test_id("join-ack").check()
-        await customer.get_by_test_id("join-first-name").fill("Erika")
-        await customer.get_by_test_id("join-last-name").fill("Mustermann")
-        await customer.get_by_test_id("join-submit").click()
-        await customer.wait_for_url("**/c")
-        await expect(customer.get_by_test_id("lobby-waiting")).to_be_visible()
+        await join_instant(customer, advisor_account["team_slug"])
 
         # The queue entry shows up live; the advisor picks the customer up.
-        entry = advisor.get_by_test_id("queue-entry").filter(has_text="Mustermann")
-        await expect(entry).to_have_count(1)
-        await entry.get_by_test_id("pickup-button").click()
-        await advisor.wait_for_url("**/room/*")
+        await pick_up(advisor)
 
         # Both switch on camera and microphone explicitly.
         await customer.get_by_test_id("start-media").click()

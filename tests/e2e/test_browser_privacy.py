@@ -23,6 +23,7 @@ from server.state import CORE
 from storage.models import ConsultationStats, Role
 from storage.repositories import TeamRepository
 from tests.conftest import RunningServer, Seed
+from tests.e2e.steps import join_instant, log_in, pick_up
 from tests.e2e.test_browser_consultation import STEP_MS
 from tests.flows import admitted_pair
 
@@ -95,13 +96,6 @@ async def _page(
     return page
 
 
-async def _login(page: Page, account: dict[str, str]) -> None:
-    await page.goto("/login")
-    await page.get_by_test_id("login-username").fill(account["username"])
-    await page.get_by_test_id("login-password").fill(account["password"])
-    await page.get_by_test_id("login-submit").click()
-
-
 async def _download(page: Page, link: Any) -> tuple[str, bytes]:
     async with page.expect_download(timeout=STEP_MS) as info:
         await link.click()
@@ -140,22 +134,11 @@ async def test_receipt_participants_restriction_and_statistics(
     pages = {"advisor": advisor, "customer": customer}
     try:
         # -- (a) a consultation: instant link, pick-up, a chat message, the advisor ends it.
-        await _login(advisor, account)
+        await log_in(advisor, account)
         await advisor.wait_for_url("**/dashboard")
 
-        await customer.goto(f"/t/{account['team_slug']}")
-        await customer.get_by_test_id("join-ack").check()
-        await customer.get_by_test_id("join-first-name").fill("Erika")
-        await customer.get_by_test_id("join-last-name").fill("Mustermann")
-        await customer.get_by_test_id("join-submit").click()
-        await customer.wait_for_url("**/c")
-        await expect(customer.get_by_test_id("lobby-waiting")).to_be_visible()
-
-        entry = advisor.get_by_test_id("queue-entry").filter(has_text="Mustermann")
-        await expect(entry).to_have_count(1, timeout=STEP_MS)
-        await entry.get_by_test_id("pickup-button").click()
-        await advisor.wait_for_url("**/room/*")
-        consultation_id = advisor.url.rsplit("/", 1)[-1]
+        await join_instant(customer, account["team_slug"])
+        consultation_id = await pick_up(advisor)
 
         for page in (customer, advisor):
             await page.get_by_test_id("start-media").click()
@@ -279,7 +262,7 @@ async def test_receipt_participants_restriction_and_statistics(
         # -- (c) ops: signed in, straight to the statistics; the consultation counts.
         ops = await _page(browser, server, traffic, "ops")
         pages["ops"] = ops
-        await _login(ops, ops_account)
+        await log_in(ops, ops_account)
         await ops.wait_for_url("**/ops")
         rows = ops.get_by_test_id("ops-stats").get_by_test_id("ops-stats-row")
         await expect(rows).to_have_count(1, timeout=STEP_MS)
@@ -358,7 +341,7 @@ async def test_statistics_figures_filters_and_who_sees_what(
     stranger = await _page(browser, server, traffic, "stranger")
     pages = {"ops": ops, "advisor": advisor, "stranger": stranger}
     try:
-        await _login(ops, ops_account)
+        await log_in(ops, ops_account)
         await ops.wait_for_url("**/ops")
         rows = ops.get_by_test_id("ops-stats-row")
         await expect(rows).to_have_count(2, timeout=STEP_MS)
@@ -424,7 +407,7 @@ async def test_statistics_figures_filters_and_who_sees_what(
         await ops.goto("/dashboard")
         await expect(ops.get_by_test_id("advisors-only")).to_be_visible()
         await expect(ops.get_by_test_id("new-consultation")).to_have_count(0)
-        await _login(advisor, nord)
+        await log_in(advisor, nord)
         await advisor.wait_for_url("**/dashboard")
         await advisor.goto("/ops")
         await expect(advisor.get_by_test_id("ops-only")).to_contain_text("operations accounts")

@@ -6,6 +6,8 @@ unless it is restricted."""
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
 from datetime import timedelta
 
 import pytest
@@ -162,3 +164,36 @@ async def test_content_is_shredded_after_its_period_unless_restricted(server, se
     assert kept in runs[-1].details
     with pytest.raises(ContentErased):  # (the advisor's login expired long ago)
         await server.app[CHAT].transcript(first[2], 0, 10)
+
+
+async def test_a_legal_hold_keeps_content_until_released(server, seed_advisor, clock):
+    advisor, _, cid = await admitted_pair(server, seed_advisor)
+    assert (await advisor.http.post(f"/api/consultations/{cid}/end"))[0] == 200
+
+    def gdpr(action: str) -> None:
+        command = [
+            sys.executable,
+            "-m",
+            "server",
+            "gdpr",
+            action,
+            "--consultation",
+            cid,
+            "--data-dir",
+            str(server.settings.data_dir),
+            "--database-url",
+            server.settings.db_url,
+        ]
+        done = subprocess.run(command, capture_output=True, text=True, timeout=60, check=False)
+        assert done.returncode == 0, done.stderr
+
+    await asyncio.to_thread(gdpr, "hold")
+    clock.advance(days=120)
+    report = await run_retention(server.app, server.settings)
+    assert (report.consultations_erased, report.skipped) == (0, [cid])
+    await asyncio.to_thread(gdpr, "release")
+    report = await run_retention(server.app, server.settings)
+    assert report.consultations_erased == 1
+    async with server.app[CORE].db.session() as s:
+        actions = (await s.scalars(select(AuditEntry.action).order_by(AuditEntry.seq))).all()
+    assert "legal_hold_set" in actions and "legal_hold_released" in actions

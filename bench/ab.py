@@ -1,0 +1,117 @@
+"""What every workload shares: runs interleaved Parley, bare, Parley, bare, ... (a fresh
+server process for each), and the report: one row per run, and for each compared figure
+the median of the per-pair ratios Parley/bare with their spread (min-max)."""
+
+from __future__ import annotations
+
+import asyncio
+import statistics
+import sys
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, Protocol, TypeVar
+
+from bench.servers import Server, wait_healthy
+
+SERVERS = ("parley", "bare")
+
+
+class Result(Protocol):
+    server: str
+    run: int
+
+
+R = TypeVar("R", bound=Result)
+
+# (label, key, format) of a per-run table column
+Column = tuple[str, str, str]
+# (label, key, only over run pairs in which both servers kept up with the offered rate)
+Ratio = tuple[str, str, bool]
+
+
+async def interleave(
+    runs: int,
+    spawn: Callable[[str, int], Server],
+    drive: Callable[[Server, int], Awaitable[R]],
+    limit: float,
+    progress: Callable[[R], str],
+) -> list[R]:
+    """`runs` run pairs, Parley first in each; `spawn(name, run)` starts a server, `drive`
+    measures it. Each run is bounded by `limit` seconds and its server always stopped."""
+    results: list[R] = []
+    for run in range(runs):
+        for name in SERVERS:
+            server = spawn(name, run)
+            try:
+                async with asyncio.timeout(limit):
+                    await wait_healthy(server)
+                    result = await drive(server, run)
+            except BaseException:
+                print(
+                    f"\n{name} run {run + 1} failed; server log tail:\n{server.log_tail()}",
+                    file=sys.stderr,
+                )
+                raise
+            finally:
+                server.stop()
+            results.append(result)
+            print(
+                f"  {name:<6} run {run + 1}/{runs}: {progress(result)}", file=sys.stderr, flush=True
+            )
+    return results
+
+
+def summarise(results: Sequence[Result], runs: int, ratios: list[Ratio]) -> dict[str, Any]:
+    by = {(r.server, r.run): r for r in results}
+    both_kept_up = [
+        getattr(by[("parley", n)], "kept_up", True) and getattr(by[("bare", n)], "kept_up", True)
+        for n in range(runs)
+    ]
+    summary: dict[str, Any] = {}
+    for label, key, only_kept_up in ratios:
+        per_run: list[float | None] = []
+        for run in range(runs):
+            mine, base = getattr(by[("parley", run)], key), getattr(by[("bare", run)], key)
+            usable = base and (both_kept_up[run] or not only_kept_up)
+            per_run.append(mine / base if usable else None)
+        finite = [r for r in per_run if r is not None]
+        summary[key + ("_kept_up" if only_kept_up else "")] = {
+            "label": label,
+            "n": len(finite),
+            "per_run": per_run,
+            "median": statistics.median(finite) if finite else None,
+            "min": min(finite) if finite else None,
+            "max": max(finite) if finite else None,
+        }
+    return summary
+
+
+def cell(value: Any, fmt: str) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return fmt.format(value)
+
+
+def table(
+    header: str, results: Sequence[Result], columns: list[Column], summary: dict[str, Any]
+) -> str:
+    head = ["run", "server", *(label for label, _, _ in columns)]
+    rows = [
+        [str(r.run + 1), r.server, *(cell(getattr(r, key), fmt) for _, key, fmt in columns)]
+        for r in results
+    ]
+    widths = [max(len(x) for x in col) for col in zip(head, *rows, strict=True)]
+    line = "  ".join
+    out = [header, line(h.rjust(w) for h, w in zip(head, widths, strict=True))]
+    out += [line(c.rjust(w) for c, w in zip(row, widths, strict=True)) for row in rows]
+    out.append("")
+    out.append("Parley/bare, median [min-max] over n interleaved run pairs:")
+    width = max(len(item["label"]) for item in summary.values())
+    for item in summary.values():
+        if item["median"] is None:
+            out.append(f"  {item['label']:<{width}} n/a")
+        else:
+            out.append(
+                f"  {item['label']:<{width}} {item['median']:.2f}  "
+                f"[{item['min']:.2f}-{item['max']:.2f}]"
+            )
+    return "\n".join(out)
