@@ -84,18 +84,17 @@ async def test_socket_with_valid_cookie_but_foreign_origin_is_refused(server, se
     assert sock.refusal["data"]["code"] == "origin_refused"
 
 
-async def test_anonymous_and_ops_sockets_are_refused(server, seed_advisor):
+async def test_anonymous_sockets_are_refused_and_ops_take_part_in_nothing(server, seed_advisor):
     sock = Socket()
     with pytest.raises(socketio.exceptions.ConnectionError):
         await sock.connect(server.url, "", server.url)
     assert sock.refusal["data"]["code"] == "not_authenticated"
 
-    ops = await login_advisor(server, await seed_advisor(role=Role.ops), connect=False)
+    # ops connect to watch the overview, but take part in nothing (tests/integration/test_ops.py)
+    ops = await login_advisor(server, await seed_advisor(role=Role.ops))
     assert ops.account["role"] == "ops"
-    sock = Socket()
-    with pytest.raises(socketio.exceptions.ConnectionError):
-        await sock.connect(server.url, ops.http.cookie_header(), server.url)
-    assert sock.refusal["data"]["code"] == "not_authorised"
+    for event in ("dashboard_get", "lobby_status"):
+        assert (await ops.sock.call(event, {}))["error"]["code"] == "not_authorised"
     status, body = await ops.http.post("/api/consultations", {})
     assert (status, body["error"]["code"]) == (403, "not_authorised")
 
