@@ -1,0 +1,166 @@
+"""The whiteboard's persistence: sealed Yjs updates appended under database-assigned
+numbers, and compaction into one sealed snapshot. The board room (signaling.board) gets
+this injected; it is the only part of the whiteboard that talks to the database."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from signaling import rules, yjs
+from signaling.core import check_unrestricted
+from signaling.errors import BoardLocked, ContentErased, NotFound, Restricted
+from signaling.rules import Actor
+from storage.clock import Clock
+from storage.db import Database
+from storage.models import BoardUpdate
+from storage.privacy import board_entry, stored_board
+from storage.repositories import BoardRepository, ConsultationRepository
+from storage.vault import BOARD_SNAPSHOT, BOARD_UPDATE, KeyShredded, Vault
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Stored:
+    """What storage holds of a board after a given number: the snapshot (if it is newer)
+    and the updates, opened."""
+
+    snapshot: bytes | None
+    snapshot_upto: int
+    updates: list[tuple[int, bytes]]
+    locked: bool
+    restricted: bool
+
+
+class BoardStore:
+    def __init__(self, db: Database, vault: Vault, clock: Clock) -> None:
+        self.db = db
+        self.vault = vault
+        self.clock = clock
+
+    async def read(self, consultation_id: str, after_seq: int = 0) -> Stored:
+        """The stored board beyond `after_seq`: ContentErased (via the vault) if its key is
+        gone, NotFound if there is no such consultation."""
+        async with self.db.session() as s:
+            c = await ConsultationRepository(s).get(consultation_id)
+            if c is None:
+                raise NotFound("no such consultation")
+            if c.erased_at is not None:
+                raise KeyShredded("this consultation's content has been erased")
+            repo = BoardRepository(s)
+            dek = await self.vault.dek(s, consultation_id)
+            # the updates before the snapshot: a compaction committing in between (another
+            # node's, or on SQLite, where these reads share no snapshot) then only makes the
+            # two overlap, which Yjs ignores; read the other way round, the updates it folded
+            # in and deleted would be in neither
+            rows = await repo.after(consultation_id, after_seq)
+            snap = await repo.snapshot(consultation_id)
+            snapshot, upto = None, 0
+            if snap is not None and snap.upto_seq > after_seq:
+                upto = snap.upto_seq
+                snapshot = self.vault.open_bytes(
+                    dek, consultation_id, BOARD_SNAPSHOT, str(upto), snap.data_sealed
+                )
+            updates = [
+                (
+                    r.seq,
+                    self.vault.open_bytes(
+                        dek, r.consultation_id, BOARD_UPDATE, str(r.seq), r.data_sealed
+                    ),
+                )
+                for r in rows
+            ]
+            return Stored(snapshot, upto, updates, c.board_locked, c.restricted_at is not None)
+
+    async def append(self, consultation_id: str, update: bytes, *, customer: bool) -> int:
+        """Seal and store one update; its number. Refused (and nothing stored) while the
+        consultation is restricted, or, for a customer, while the board is locked."""
+        async with self.db.session() as s:
+            repo = BoardRepository(s)
+            reserved = await repo.reserve_seq(consultation_id)
+            if reserved is None:
+                raise NotFound("no such consultation")
+            seq, restricted, locked = reserved
+            if restricted:
+                raise Restricted("this consultation is restricted: nothing can be added to it")
+            if locked and customer:
+                raise BoardLocked("the advisor has locked the whiteboard")
+            dek = await self.vault.dek(s, consultation_id)
+            sealed = self.vault.seal_bytes(dek, consultation_id, BOARD_UPDATE, str(seq), update)
+            await repo.add(
+                BoardUpdate(
+                    consultation_id=consultation_id,
+                    seq=seq,
+                    data_sealed=sealed,
+                    created_at=self.clock(),
+                )
+            )
+            return seq
+
+    async def discard(self, consultation_id: str, seq: int) -> None:
+        """Take back an update that was stored but could not be applied."""
+        async with self.db.session() as s:
+            await BoardRepository(s).remove(consultation_id, seq)
+
+    async def set_locked(self, actor: Actor, consultation_id: str, locked: bool) -> None:
+        async with self.db.session() as s:
+            c = await ConsultationRepository(s).get(consultation_id, for_update=True)
+            if c is None:
+                rules.unknown(rules.check_owner, actor, None)
+            rules.check_owner(actor, c.advisor_id)
+            c.board_locked = locked
+
+    async def compact(self, consultation_id: str) -> int | None:
+        """Fold the snapshot and every stored update into a new snapshot and delete those
+        updates, in one transaction; the last number folded in, or None if there was
+        nothing to do (no updates, or the content is restricted or erased)."""
+        async with self.db.session() as s:
+            # the consultation row lock orders this with appends on other nodes: every
+            # number handed out before it is committed, none is handed out meanwhile
+            c = await ConsultationRepository(s).get(consultation_id, for_update=True)
+            if c is None or c.erased_at is not None or c.restricted_at is not None:
+                return None
+            repo = BoardRepository(s)
+            snap = await repo.snapshot(consultation_id)
+            rows = await repo.after(consultation_id, 0)
+            if not rows:
+                return None
+            dek = await self.vault.dek(s, consultation_id)
+            parts = []
+            if snap is not None:
+                parts.append(
+                    self.vault.open_bytes(
+                        dek, consultation_id, BOARD_SNAPSHOT, str(snap.upto_seq), snap.data_sealed
+                    )
+                )
+            for r in rows:
+                parts.append(
+                    self.vault.open_bytes(
+                        dek, consultation_id, BOARD_UPDATE, str(r.seq), r.data_sealed
+                    )
+                )
+            merged = await asyncio.to_thread(yjs.snapshot, parts)
+            upto = max(rows[-1].seq, snap.upto_seq if snap else 0)
+            sealed = self.vault.seal_bytes(dek, consultation_id, BOARD_SNAPSHOT, str(upto), merged)
+            await repo.replace_snapshot(consultation_id, upto, sealed, self.clock())
+        log.info(
+            "board compacted consultation=%s updates=%d upto=%d", consultation_id, len(rows), upto
+        )
+        return upto
+
+    async def record(self, consultation_id: str) -> dict[str, Any]:
+        """The stored whiteboard, for the advisor's record of a consultation (live or past):
+        its root maps as JSON and the complete Yjs update, base64."""
+        async with self.db.session() as s:
+            c = await ConsultationRepository(s).get(consultation_id)
+            if c is None:
+                raise NotFound("no such consultation")
+            if c.erased_at is not None:
+                raise ContentErased("this consultation's content has been erased")
+            check_unrestricted(c)
+            dek = await self.vault.dek(s, consultation_id)
+            update = await stored_board(s, self.vault, dek, consultation_id)
+        return board_entry(update)
