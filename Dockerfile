@@ -13,6 +13,7 @@ ARG NODE_IMAGE=node:22-slim
 FROM --platform=$BUILDPLATFORM ${NODE_IMAGE} AS client
 WORKDIR /src/client
 COPY client/package.json client/package-lock.json ./
+COPY client/stubs ./stubs
 # --ignore-scripts: no install scripts run (client/package.json sets "allowScripts" for
 # esbuild to false); esbuild's JS API finds its platform binary without its install script.
 RUN npm ci --ignore-scripts --no-audit --no-fund

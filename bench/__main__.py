@@ -1,6 +1,6 @@
 """python -m bench [--quick] [--json PATH] [--workload NAME ...]: Parley against a bare
-baseline for each workload (relay, chat, files), interleaved A B A B ..., reported as
-ratios Parley/bare (see docs/benchmarks.md)."""
+baseline for each workload (relay, chat, files, board), interleaved A B A B ..., reported
+as ratios Parley/bare (see docs/benchmarks.md)."""
 
 from __future__ import annotations
 
@@ -16,19 +16,27 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from bench import chat, files, relay
+from bench import board, chat, files, relay
 
 FULL: dict[str, Any] = {
     "runs": 5,
     "relay": {"pairs": 50, "rate": 2000.0, "duration": 10.0, "warmup": 1.0, "drain": 10.0},
     "chat": {"consultations": 100, "rate": 500.0, "duration": 10.0, "warmup": 1.0, "drain": 10.0},
     "files": {"size_mib": 50.0, "transfers": 3},
+    "board": {
+        **{"boards": 20, "rate": 120.0, "duration": 10.0, "warmup": 1.0, "drain": 10.0},
+        **{"elements": 10_000, "batch": 500, "syncs": 9},
+    },
 }
 QUICK: dict[str, Any] = {
     "runs": 1,
     "relay": {"pairs": 5, "rate": 200.0, "duration": 2.0, "warmup": 0.5, "drain": 5.0},
     "chat": {"consultations": 10, "rate": 100.0, "duration": 2.0, "warmup": 0.5, "drain": 5.0},
     "files": {"size_mib": 5.0, "transfers": 1},
+    "board": {
+        **{"boards": 2, "rate": 20.0, "duration": 2.0, "warmup": 0.5, "drain": 5.0},
+        **{"elements": 100, "batch": 50, "syncs": 2},
+    },
 }
 # command-line option -> (workload, config field)
 OPTIONS = {
@@ -40,11 +48,16 @@ OPTIONS = {
     "chat_duration": ("chat", "duration"),
     "file_mib": ("files", "size_mib"),
     "transfers": ("files", "transfers"),
+    "boards": ("board", "boards"),
+    "board_rate": ("board", "rate"),
+    "board_duration": ("board", "duration"),
+    "elements": ("board", "elements"),
 }
 WORKLOADS: dict[str, tuple[Callable[[Any, int], Awaitable[dict[str, Any]]], type]] = {
     "relay": (relay.workload, relay.RelayConfig),
     "chat": (chat.workload, chat.ChatConfig),
     "files": (files.workload, files.FilesConfig),
+    "board": (board.workload, board.BoardConfig),
 }
 
 
@@ -62,6 +75,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--chat-duration", type=float, help="chat: measured seconds")
     parser.add_argument("--file-mib", type=float, help="files: size of the file in MiB")
     parser.add_argument("--transfers", type=int, help="files: uploads and downloads per run")
+    parser.add_argument("--boards", type=int, help="board: boards of 3 participants")
+    parser.add_argument("--board-rate", type=float, help="board: offered updates per second")
+    parser.add_argument("--board-duration", type=float, help="board: measured seconds")
+    parser.add_argument("--elements", type=int, help="board: elements on the late-join board")
     args = parser.parse_args(argv)
 
     preset = QUICK if args.quick else FULL

@@ -21,6 +21,7 @@ class Result(Protocol):
 
 
 R = TypeVar("R", bound=Result)
+S = TypeVar("S", bound="Server | None")  # None: an in-process baseline
 
 # (label, key, format) of a per-run table column
 Column = tuple[str, str, str]
@@ -30,12 +31,13 @@ Ratio = tuple[str, str, bool]
 
 async def interleave(
     runs: int,
-    spawn: Callable[[str, int], Server],
-    drive: Callable[[Server, int], Awaitable[R]],
+    spawn: Callable[[str, int], S],
+    drive: Callable[[S, int], Awaitable[R]],
     limit: float,
     progress: Callable[[R], str],
 ) -> list[R]:
-    """`runs` run pairs, Parley first in each; `spawn(name, run)` starts a server, `drive`
+    """`runs` run pairs, Parley first in each; `spawn(name, run)` starts a server (or
+    returns None for a baseline that runs in this process, with no server), `drive`
     measures it. Each run is bounded by `limit` seconds and its server always stopped."""
     results: list[R] = []
     for run in range(runs):
@@ -43,16 +45,16 @@ async def interleave(
             server = spawn(name, run)
             try:
                 async with asyncio.timeout(limit):
-                    await wait_healthy(server)
+                    if server is not None:
+                        await wait_healthy(server)
                     result = await drive(server, run)
             except BaseException:
-                print(
-                    f"\n{name} run {run + 1} failed; server log tail:\n{server.log_tail()}",
-                    file=sys.stderr,
-                )
+                tail = server.log_tail() if server is not None else "(in process, no server)"
+                print(f"\n{name} run {run + 1} failed; server log tail:\n{tail}", file=sys.stderr)
                 raise
             finally:
-                server.stop()
+                if server is not None:
+                    server.stop()
             results.append(result)
             print(
                 f"  {name:<6} run {run + 1}/{runs}: {progress(result)}", file=sys.stderr, flush=True

@@ -216,34 +216,50 @@ async def parley_login(base: str, account: dict[str, str]) -> Http:
     return http
 
 
+async def open_invite(adv_http: Http, title: str) -> tuple[str, str]:
+    """A new invite consultation: its id and the invite token."""
+    created = await adv_http.request("POST", "/api/consultations", {"title": title})
+    return created["consultation"]["id"], created["invite"]["url"].rsplit("/i/", 1)[1]
+
+
+async def join_invite(http: Http, token: str, last_name: str) -> str:
+    """A customer through the invite link into the lobby, as the browser does it: the join
+    info for the notice version, then the join. Returns the participant id."""
+    invite = await http.request("GET", f"/api/join/invite/{token}")
+    joined = await http.request(
+        "POST",
+        "/api/join",
+        {
+            "invite": token,
+            "first_name": "Bench",
+            "last_name": last_name,
+            "notice_version": invite["notice"]["version"],
+        },
+    )
+    return str(joined["participant_id"])
+
+
+def admitted_event(sio: socketio.AsyncClient) -> asyncio.Event:
+    """An event set once `sio`'s participant is admitted from the lobby."""
+    admitted = asyncio.Event()
+
+    def lobby_state(data: Any) -> None:
+        if isinstance(data, dict) and data.get("status") == "admitted":
+            admitted.set()
+
+    sio.on("lobby_state", lobby_state)
+    return admitted
+
+
 async def parley_pair(base: str, adv_http: Http, i: int) -> tuple[Peer, Peer]:
     """An advisor and a customer admitted to, and joined in, one invite consultation."""
     cust_http = Http(base)
     try:
-        created = await adv_http.request("POST", "/api/consultations", {"title": f"bench {i}"})
-        cid = created["consultation"]["id"]
-        token = created["invite"]["url"].rsplit("/i/", 1)[1]
-        invite = await cust_http.request("GET", f"/api/join/invite/{token}")
-        joined = await cust_http.request(
-            "POST",
-            "/api/join",
-            {
-                "invite": token,
-                "first_name": "Bench",
-                "last_name": f"Kunde {chr(ord('A') + i % 26)}",
-                "notice_version": invite["notice"]["version"],
-            },
-        )
-        customer_pid = joined["participant_id"]
+        cid, token = await open_invite(adv_http, f"bench {i}")
+        customer_pid = await join_invite(cust_http, token, f"Kunde {chr(ord('A') + i % 26)}")
 
         advisor, customer = Peer(2 * i, new_socket(), cid), Peer(2 * i + 1, new_socket(), cid)
-        admitted = asyncio.Event()
-
-        @customer.sio.on("lobby_state")
-        def lobby_state(data: Any) -> None:
-            if isinstance(data, dict) and data.get("status") == "admitted":
-                admitted.set()
-
+        admitted = admitted_event(customer.sio)
         await connect(customer.sio, base, {"Cookie": cust_http.cookie_header(), "Origin": base})
         await connect(advisor.sio, base, {"Cookie": adv_http.cookie_header(), "Origin": base})
         await call_ok(

@@ -188,6 +188,8 @@ def spawn_parley(data_dir: Path, log_path: Path, env: dict[str, str] | None = No
     """`parley serve` on a free port; `env` adds PARLEY_* settings (the caller's are dropped)."""
     port = free_port()
     argv = [parley_executable(), "serve", "--port", str(port), "--data-dir", str(data_dir)]
+    # every benchmark client comes from loopback but stands for a different person
+    env = {"PARLEY_CONNECTIONS_PER_ADDRESS": "100000", **(env or {})}
     return _spawn("parley", argv, log_path, port, env)
 
 

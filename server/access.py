@@ -36,7 +36,8 @@ def peer_of(request: web.Request) -> str | None:
 
 class DatabaseAccessLogger(AbstractAccessLogger):
     def log(self, request: BaseRequest, response: StreamResponse, time: float) -> None:
-        if not isinstance(request, web.Request):  # a request that never reached routing
+        # a request that never reached routing (e.g. a header aiohttp could not parse)
+        if not isinstance(request, web.Request) or request._match_info is None:
             return
         app = request.app
         if ACCESS_LOG not in app:

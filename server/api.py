@@ -8,8 +8,8 @@ from typing import Any
 from aiohttp import web
 from pydantic import TypeAdapter, ValidationError
 
-from server.state import CHAT, CONSULTATIONS, CORE, LOBBY, NOTIFIER, ROOM
-from server.web_helpers import SETTINGS, csrf_token, envelope, read_json, set_cookie
+from server.state import BOARDS, CHAT, CONSULTATIONS, CORE, LOBBY, NOTIFIER, ROOM
+from server.web_helpers import SETTINGS, cookies, csrf_token, envelope, read_json, set_cookie
 from signaling.core import consultation_view, names_of
 from signaling.errors import (
     InvalidCredentials,
@@ -18,7 +18,7 @@ from signaling.errors import (
     NotAuthorised,
     NotReady,
 )
-from signaling.identity import ADVISOR_COOKIE, GUEST_COOKIE, Identity, resolve
+from signaling.identity import Identity, resolve
 from signaling.protocol import (
     CreateConsultationBody,
     CreateInviteBody,
@@ -41,7 +41,9 @@ routes = web.RouteTableDef()
 
 async def identity_of(request: web.Request) -> Identity | None:
     core = request.app[CORE]
-    return await resolve(core.db, core.clock, dict(request.cookies))
+    return await resolve(
+        core.db, core.clock, dict(request.cookies), cookies(request), core.sessions
+    )
 
 
 async def advisor(request: web.Request) -> Actor:
@@ -106,7 +108,7 @@ async def session(request: web.Request) -> web.Response:
     elif who is not None and who.participant is not None:
         core = request.app[CORE]
         status = await request.app[LOBBY].status(who.actor)
-        async with core.db.session() as s:
+        async with core.db.reading() as s:
             names = await names_of(core, s, [who.participant])
         data["guest"] = {**status, "name": names[who.participant.id]}
     return envelope(data)
@@ -124,10 +126,10 @@ async def login(request: web.Request) -> web.Response:
         if account is None or not ok or account.disabled:
             raise InvalidCredentials("wrong username or password")
         sessions = AuthSessionRepository(s)
-        old = request.cookies.get(ADVISOR_COOKIE)
+        old = request.cookies.get(cookies(request).advisor)
         if old:
             await sessions.remove(hash_token(old))  # a fresh token on every login
-        await sessions.remove_expired(now)
+        await sessions.remove_expired(now, core.sessions.idle)
         hours = request.app[SETTINGS].advisor_session_hours
         await sessions.add(
             AuthSession(
@@ -138,7 +140,7 @@ async def login(request: web.Request) -> web.Response:
             )
         )
     response = envelope({"account": account_view(account, await team_of(request, account))})
-    set_cookie(request, response, ADVISOR_COOKIE, token, max_age=hours * 3600)
+    set_cookie(request, response, cookies(request).advisor, token, max_age=hours * 3600)
     return response
 
 
@@ -152,7 +154,8 @@ async def logout(request: web.Request) -> web.Response:
     sids = request.app[CORE].presence.sids_of_session(who.session_key)
     await request.app[NOTIFIER].close(sids, "logout")
     response = envelope({})
-    response.del_cookie(ADVISOR_COOKIE, path="/")
+    # with the attributes it was set with: a `__Host-` cookie is only replaced by a Secure one
+    set_cookie(request, response, cookies(request).advisor, "", max_age=0)
     return response
 
 
@@ -209,6 +212,15 @@ async def chat_transcript(request: web.Request) -> web.Response:
     return envelope(data)
 
 
+@routes.get("/api/consultations/{consultation_id}/board")
+async def board_record(request: web.Request) -> web.Response:
+    """The advisor reads back a consultation's whiteboard, live or past."""
+    actor = await advisor(request)
+    consultation_id = path_param(request, "consultation_id", ID)
+    await request.app[CONSULTATIONS].owned(actor, consultation_id)
+    return envelope(await request.app[BOARDS].store.record(consultation_id))
+
+
 def notice(request: web.Request) -> dict[str, Any]:
     settings = request.app[SETTINGS]
     text = {"de": settings.notice_de, "en": settings.notice_en}
@@ -246,5 +258,5 @@ async def join(request: web.Request) -> web.Response:
         },
         status=201,
     )
-    set_cookie(request, response, GUEST_COOKIE, token)
+    set_cookie(request, response, cookies(request).guest, token)
     return response

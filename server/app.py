@@ -4,24 +4,30 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
 
 from aiohttp import web
 
-from server import api, files, ops_api, privacy_api
-from server.access import stamp
+from server import api, appointments_api, branding, embed, files, openapi, ops_api, privacy_api
+from server.access import peer_of, stamp
 from server.checks import client_ice, client_key, precall_of, probe_loop
 from server.config import Settings
+from server.guessing import GUESSING, Guessing, guessing
 from server.jobs import retention_loop
 from server.keys import keyring_of
 from server.metrics import Metrics, allowed, networks_of, refuse, render
 from server.ops_api import push_loop
 from server.precall import PRECALL
 from server.precall import routes as precall_routes
+from server.reminders import reminder_loop
 from server.state import (
     ACCESS_LOG,
+    ADAPTER,
+    APPOINTMENTS,
+    BOARDS,
     CHAT,
     CONSULTATIONS,
     CORE,
@@ -35,11 +41,15 @@ from server.state import (
     TRUSTED_PROXIES,
 )
 from server.web_helpers import OBSERVER, SETTINGS, csrf, errors, own_origin, security_headers
-from signaling.adapter import SocketAdapter, SocketNotifier, make_server
+from signaling.adapter import SocketAdapter, SocketNotifier, make_server, session_sweep_loop
+from signaling.appointments import Appointments, Policy
+from signaling.board import Boards
+from signaling.board_store import BoardStore
 from signaling.chat import Chat
 from signaling.consultations import Consultations
 from signaling.core import Core, Limits
 from signaling.files import Files
+from signaling.identity import SessionPolicy
 from signaling.lobby import Lobby
 from signaling.ops import Ops
 from signaling.presence import Presence
@@ -63,6 +73,7 @@ PAGES = (
     "/check",
     "/c",
     "/t/{slug}",
+    "/t/{slug}/book",
     "/i/{token}",
     "/r/{token}",
     "/room/{consultation_id}",
@@ -79,6 +90,34 @@ def limits_of(settings: Settings) -> Limits:
         chat_max_chars=settings.chat_max_chars,
         upload_max_bytes=settings.upload_max_bytes,
         advisor_session_hours=settings.advisor_session_hours,
+        board_update_max_bytes=settings.board_update_max_bytes,
+        board_awareness_max_bytes=settings.board_awareness_max_bytes,
+        board_updates_per_second=settings.board_updates_per_second,
+        board_awareness_per_second=settings.board_awareness_per_second,
+        board_compact_updates=settings.board_compact_updates,
+        board_compact_bytes=settings.board_compact_bytes,
+        events_per_second=settings.events_per_second,
+        flood_refusals=settings.flood_refusals,
+        connections_per_address=settings.connections_per_address,
+    )
+
+
+def session_policy_of(settings: Settings) -> SessionPolicy:
+    return SessionPolicy(
+        idle=timedelta(minutes=settings.session_idle_minutes),
+        guest_max=timedelta(hours=settings.guest_session_hours),
+        guest_after_end=timedelta(minutes=settings.guest_session_after_end_minutes),
+    )
+
+
+def appointment_policy_of(settings: Settings) -> Policy:
+    return Policy(
+        early_minutes=settings.appointment_early_minutes,
+        late_minutes=settings.appointment_late_minutes,
+        reminder_minutes=settings.appointment_reminder_minutes,
+        reminder_attempts=settings.appointment_reminder_attempts,
+        reminders=settings.smtp_host is not None,
+        product=settings.brand_name,
     )
 
 
@@ -99,14 +138,15 @@ def blob_store_of(settings: Settings, db: Database) -> BlobStore:
 
 def create_app(settings: Settings, *, clock: Clock = utcnow) -> web.Application:
     app = web.Application(
-        middlewares=[stamp, errors, csrf], client_max_size=settings.max_body_bytes
+        middlewares=[stamp, errors, guessing, csrf], client_max_size=settings.max_body_bytes
     )
     app[SETTINGS] = settings
+    app[GUESSING] = Guessing(settings)
 
     db = Database(settings.db_url)
     metrics = app[METRICS] = Metrics()
     app[OBSERVER] = metrics
-    sio = make_server()
+    sio = make_server(max_event_bytes=settings.board_update_max_bytes)
     notifier = SocketNotifier(sio)
     core = Core(
         db=db,
@@ -117,15 +157,18 @@ def create_app(settings: Settings, *, clock: Clock = utcnow) -> web.Application:
         vault=Vault(keyring_of(settings)),
         notice_version=settings.notice_version,
         public_url=settings.public_url or "",
+        sessions=session_policy_of(settings),
         ice=ice_config_of(settings),
         observer=metrics,
     )
     lobby = Lobby(core)
-    room = Room(core)
+    boards = app[BOARDS] = Boards(core, BoardStore(db, core.vault, clock))
+    room = Room(core, boards)
     chat = Chat(core)
     blobs = blob_store_of(settings, db)
     app[CORE], app[LOBBY], app[ROOM], app[NOTIFIER], app[SIO] = core, lobby, room, notifier, sio
     app[CONSULTATIONS] = Consultations(core, lobby)
+    app[APPOINTMENTS] = Appointments(core, lobby, appointment_policy_of(settings))
     app[CHAT], app[FILES] = chat, Files(core, blobs)
     app[ACCESS_LOG] = AccessLog(db)
     app[TRUSTED_PROXIES] = parse_networks(settings.trusted_proxies)
@@ -134,14 +177,36 @@ def create_app(settings: Settings, *, clock: Clock = utcnow) -> web.Application:
         request: web.Request = environ["aiohttp.request"]
         return environ.get("HTTP_ORIGIN") == own_origin(request)
 
+    def address_of(environ: dict[str, Any]) -> str | None:
+        request: web.Request = environ["aiohttp.request"]
+        return peer_of(request)
+
     ops = app[OPS] = Ops(core)
-    SocketAdapter(sio, core, lobby, room, chat, ops, origin_allowed, settings.max_event_bytes)
+    app[ADAPTER] = SocketAdapter(
+        sio,
+        core,
+        lobby,
+        room,
+        chat,
+        ops,
+        boards,
+        origin_allowed,
+        settings.max_event_bytes,
+        address_of,
+    )
     sio.attach(app)
 
     app.add_routes(api.routes)
     app.add_routes(files.routes)
     app.add_routes(privacy_api.routes)
+    app.add_routes(appointments_api.routes)
     app.add_routes(ops_api.routes)
+    app.add_routes(branding.routes)
+    app.add_routes(embed.routes)
+    app.add_routes(openapi.routes)
+    app[embed.AVAILABILITY_LIMIT] = embed.RateLimit(
+        settings.availability_per_minute, time.monotonic
+    )
     app[PRECALL] = precall_of(settings, core.ice, clock)
     app.add_routes(precall_routes(client_key, client_ice(settings, core.ice)))
     metrics_networks = networks_of(settings)
@@ -172,7 +237,10 @@ async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         tasks = [
             asyncio.create_task(retention_loop(app, settings)),
             asyncio.create_task(push_loop(app)),
+            asyncio.create_task(session_sweep_loop(app[ADAPTER], settings.session_sweep_seconds)),
         ]
+        if settings.smtp_host is not None:
+            tasks.append(asyncio.create_task(reminder_loop(app, settings)))
         if settings.probe_interval_seconds > 0:
             base = settings.public_url or f"http://127.0.0.1:{settings.port}"
             tasks.append(asyncio.create_task(probe_loop(app, settings, base, core.ice)))
@@ -180,8 +248,11 @@ async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        await app[ADAPTER].close()
         await app[SIO].shutdown()
+        await app[CHAT].close()
         await app[ROOM].close()
+        await app[BOARDS].close()
     await core.db.close()
 
 

@@ -18,6 +18,7 @@ from signaling.errors import (
     InvalidPayload,
     NotAuthenticated,
     PayloadTooLarge,
+    UploadTimeout,
 )
 from signaling.filetypes import SNIFF_BYTES, content_type_of, display_name
 from signaling.rules import Actor
@@ -26,6 +27,9 @@ from storage.vault import KeyShredded
 
 log = logging.getLogger(__name__)
 
+DOWNLOAD_CSP = (
+    "sandbox; default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+)
 CHUNK = 256 * 1024  # plaintext per sealed chunk: what an upload holds in memory at most
 routes = web.RouteTableDef()
 
@@ -37,12 +41,19 @@ async def actor_of(request: web.Request) -> Actor:
     return who.actor
 
 
-async def read_chunk(reader: StreamReader, size: int) -> bytes:
-    """`size` bytes, or fewer only at the end of the body."""
+async def read_chunk(reader: StreamReader, size: int, within: float) -> bytes:
+    """`size` bytes, or fewer only at the end of the body. A client that does not send them
+    `within` seconds (trickling bytes to hold a connection, a row and a file open) is
+    refused, and the caller's clean-up removes what it stored."""
     try:
-        return await reader.readexactly(size)
+        async with asyncio.timeout(within):
+            return await reader.readexactly(size)
     except asyncio.IncompleteReadError as short:
         return short.partial
+    except TimeoutError:
+        raise UploadTimeout(
+            f"the upload was too slow (not {size // 1024} KiB within {within:g} s); try again"
+        ) from None
 
 
 @routes.post("/api/consultations/{consultation_id}/files")
@@ -58,7 +69,7 @@ async def upload(request: web.Request) -> web.Response:
         raise PayloadTooLarge(f"files are limited to {limit // (1024 * 1024)} MB")
     uploader = await files.uploader(actor, consultation_id)
     name = display_name(raw_name)
-    first = await read_chunk(request.content, CHUNK)
+    first = await read_chunk(request.content, CHUNK, settings.upload_read_timeout_seconds)
     if len(first) > limit:
         raise PayloadTooLarge(f"files are limited to {limit // (1024 * 1024)} MB")
     content_type = content_type_of(name, first[:SNIFF_BYTES])
@@ -71,7 +82,7 @@ async def upload(request: web.Request) -> web.Response:
         dek = await files.dek(consultation_id)
         held, size, index = first, len(first), 0
         while len(held) == CHUNK:  # a full chunk: there may be more
-            piece = await read_chunk(request.content, CHUNK)
+            piece = await read_chunk(request.content, CHUNK, settings.upload_read_timeout_seconds)
             size += len(piece)
             if size > limit:
                 raise PayloadTooLarge(f"files are limited to {limit // (1024 * 1024)} MB")
@@ -127,6 +138,9 @@ async def download(request: web.Request) -> web.StreamResponse:
             "Content-Disposition": disposition(name),
             "Content-Length": str(stored.size),
             "X-Content-Type-Options": "nosniff",
+            # should a browser ever render it anyway (a viewer, a misconfigured proxy),
+            # it runs in an opaque origin with nothing allowed: no script, no style, no form
+            "Content-Security-Policy": DOWNLOAD_CSP,
             "Cache-Control": "private, no-store",
         }
     )

@@ -115,7 +115,7 @@ async def render(
     for path in ("direct", "stun", "relay", "unknown"):
         metrics.paths.labels(path).set(paths.get(path, 0))
     metrics.access_dropped.set(dropped)
-    async with db.session() as s:
+    async with db.reading() as s:
         counts = dict(
             (
                 await s.execute(

@@ -16,9 +16,11 @@ from server.privacy_api import ops_only
 from server.state import CORE, OPS
 from server.web_helpers import envelope
 from signaling.core import iso
+from signaling.errors import NotFound
 from signaling.ops import OPS_ROOM, REPORT_INTERVAL
 from signaling.protocol import Payload, Slug, parse
 from storage.models import Consultation, ConsultationState, Participant, Team
+from storage.repositories import TeamRepository
 
 log = logging.getLogger(__name__)
 routes = web.RouteTableDef()
@@ -52,7 +54,7 @@ async def history(request: web.Request) -> web.Response:
     core = request.app[CORE]
     day = query.day or core.clock().date()
     start = datetime.combine(day, datetime.min.time(), UTC)
-    async with core.db.session() as s:
+    async with core.db.reading() as s:
         stmt = (
             select(Consultation, Team.slug)
             .join(Team, Team.id == Consultation.team_id)
@@ -64,6 +66,8 @@ async def history(request: web.Request) -> web.Response:
             .order_by(Consultation.ended_at)
         )
         if query.team is not None:
+            if await TeamRepository(s).by_slug(query.team) is None:
+                raise NotFound(f"no team with slug {query.team!r}")
             stmt = stmt.where(Team.slug == query.team)
         rows = (await s.execute(stmt)).all()
         counts = (

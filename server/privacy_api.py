@@ -16,6 +16,7 @@ from server import rights
 from server.api import ID, TOKEN, advisor, identity_of, path_param
 from server.state import CONSULTATIONS, CORE, FILES
 from server.web_helpers import SETTINGS, envelope, read_json
+from signaling import rules
 from signaling.core import names_of
 from signaling.errors import (
     InvalidPayload,
@@ -84,7 +85,7 @@ async def owned_participant(request: web.Request, actor: Actor, participant_id: 
     async with request.app[CORE].db.session() as s:
         p = await ParticipantRepository(s).get(participant_id)
     if p is None:
-        raise web.HTTPNotFound()
+        rules.unknown(rules.check_owner, actor, None)
     await owned_consultation(request, actor, p.consultation_id)
     return p
 

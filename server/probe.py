@@ -32,7 +32,7 @@ from aiortc.rtcconfiguration import RTCIceTransportPolicy
 from av import AudioFrame, VideoFrame
 
 from server.precall import CHANNEL, ice_server, path_of, selected_pair
-from signaling.identity import CSRF_COOKIE
+from signaling.identity import PLAIN_COOKIES, TLS_COOKIES
 
 LUMA = 180  # the grey level sent; echoed frames within LUMA_TOLERANCE count
 LUMA_TOLERANCE = 16
@@ -141,7 +141,8 @@ class Api:
         self.http, self.base = http, base_url
 
     async def call(self, method: str, path: str, body: Any = None) -> dict[str, Any]:
-        csrf = next((c.value for c in self.http.cookie_jar if c.key == CSRF_COOKIE), None)
+        jar = {c.key: c.value for c in self.http.cookie_jar}
+        csrf = jar.get(TLS_COOKIES.csrf) or jar.get(PLAIN_COOKIES.csrf)
         headers = {"X-CSRF-Token": csrf} if csrf and method != "GET" else {}
         async with self.http.request(method, self.base + path, json=body, headers=headers) as r:
             reply = await r.json(content_type=None)

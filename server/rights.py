@@ -52,7 +52,7 @@ async def write_archive(
         archive.writestr("export.json", json.dumps(document, indent=2, ensure_ascii=False))
         await write(sink.take())
         for stored, name in files:
-            async with core.db.session() as s:
+            async with core.db.reading() as s:
                 dek = await core.vault.dek(s, stored.consultation_id)
             pieces = open_chunks(
                 dek, stored.consultation_id, stored.id, stored.chunk_count, blobs.read(stored.id)
@@ -65,7 +65,7 @@ async def write_archive(
 
 
 async def _consultation(core: Core, consultation_id: str) -> Consultation:
-    async with core.db.session() as s:
+    async with core.db.reading() as s:
         c = await s.get(Consultation, consultation_id)
     if c is None or c.erased_at is not None:
         raise NotFound("no such consultation")

@@ -6,7 +6,9 @@ import socketio
 from aiohttp import web
 
 from server.metrics import Metrics
-from signaling.adapter import SocketNotifier
+from signaling.adapter import SocketAdapter, SocketNotifier
+from signaling.appointments import Appointments
+from signaling.board import Boards
 from signaling.chat import Chat
 from signaling.consultations import Consultations
 from signaling.core import Core
@@ -20,6 +22,7 @@ from storage.addresses import Network
 CORE = web.AppKey("core", Core)
 LOBBY = web.AppKey("lobby", Lobby)
 ROOM = web.AppKey("room", Room)
+BOARDS = web.AppKey("boards", Boards)
 CONSULTATIONS = web.AppKey("consultations", Consultations)
 CHAT = web.AppKey("chat", Chat)
 FILES = web.AppKey("files", Files)
@@ -29,3 +32,5 @@ OPS = web.AppKey("ops", Ops)
 TRUSTED_PROXIES = web.AppKey("trusted_proxies", list[Network])
 NOTIFIER = web.AppKey("notifier", SocketNotifier)
 SIO = web.AppKey("sio", socketio.AsyncServer)
+ADAPTER = web.AppKey("adapter", SocketAdapter)
+APPOINTMENTS = web.AppKey("appointments", Appointments)

@@ -23,7 +23,7 @@ from signaling.errors import (
     ParleyError,
     PayloadTooLarge,
 )
-from signaling.identity import CSRF_COOKIE
+from signaling.identity import CookieNames, cookie_names
 from signaling.ports import Observer
 
 log = logging.getLogger(__name__)
@@ -56,7 +56,20 @@ def own_origin(request: web.Request) -> str:
 
 @web.middleware
 async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """One envelope for every error; each refusal is counted by its code."""
+    """One envelope for every error; each refusal is counted by its code. A refused request
+    whose body was not read to its end closes the connection: the server does not linger
+    reading (up to aiohttp's 10 s) what a trickling or oversized upload still sends."""
+    response = await answer_or_refuse(request, handler)
+    if response.status >= 400 and request.body_exists and not request.content.is_eof():
+        # send the refusal, then close: no lingering read of the rest
+        await response.prepare(request)
+        await response.write_eof()
+        if request.protocol is not None:
+            request.protocol.force_close()
+    return response
+
+
+async def answer_or_refuse(request: web.Request, handler: Handler) -> web.StreamResponse:
     try:
         return await handler(request)
     except ParleyError as exc:
@@ -91,18 +104,31 @@ async def csrf(request: web.Request, handler: Handler) -> web.StreamResponse:
         origin = request.headers.get("Origin")
         if origin is not None and origin != own_origin(request):
             raise OriginRefused("cross-origin requests are not accepted")
-        cookie = request.cookies.get(CSRF_COOKIE, "")
+        cookie = request.cookies.get(cookies(request).csrf, "")
         header = request.headers.get("X-CSRF-Token", "")
         if not cookie or not hmac.compare_digest(cookie.encode(), header.encode()):
             raise CsrfFailed("missing or wrong X-CSRF-Token header; reload the page")
     response = await handler(request)
-    if CSRF_COOKIE not in request.cookies and not response.prepared:
-        set_cookie(request, response, CSRF_COOKIE, csrf_token(request), http_only=False)
+    name = cookies(request).csrf
+    if name not in request.cookies and not response.prepared and not shared(response):
+        # readable by the page on purpose: the double-submit token is copied into a header
+        set_cookie(request, response, name, csrf_token(request), http_only=False)
     return response
 
 
+def cookies(request: web.Request) -> CookieNames:
+    """This deployment's cookie names: `__Host-` prefixed under TLS, and only those."""
+    return cookie_names(request.app[SETTINGS].tls)
+
+
+def shared(response: web.StreamResponse) -> bool:
+    """A response any cache or any origin may keep (availability, the embed script, the logo)
+    must never set a cookie: it would be stored for, or sent to, someone else."""
+    return "public" in response.headers.get("Cache-Control", "")
+
+
 def csrf_token(request: web.Request) -> str:
-    token = request.cookies.get(CSRF_COOKIE)
+    token = request.cookies.get(cookies(request).csrf)
     if token is None:
         token = request.get(CSRF_TOKEN) or secrets.token_urlsafe(32)
         request[CSRF_TOKEN] = token
@@ -155,9 +181,12 @@ async def read_json(request: web.Request) -> object:
     if not raw:
         return {}
     try:
-        return json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError):
+        value = json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
         raise InvalidPayload("the body is not valid JSON") from None
+    if value is None:  # `null` is not an empty body: nothing may stand in for one
+        raise InvalidPayload("the body must be a JSON object")
+    return value
 
 
 def route_name(request: web.BaseRequest) -> str:

@@ -4,20 +4,24 @@ and implements the core's Notifier port."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from http.cookies import CookieError, SimpleCookie
 from typing import Any, ClassVar
 
 import socketio
 
 from signaling import protocol as p
+from signaling.board import Boards
 from signaling.chat import Chat
 from signaling.core import Core, storage_refusal
 from signaling.errors import (
     INTERNAL_ERROR,
     InvalidPayload,
+    LimitExceeded,
     NotAuthenticated,
     NotAuthorised,
     OriginRefused,
@@ -25,7 +29,8 @@ from signaling.errors import (
     PayloadTooLarge,
     UnknownEvent,
 )
-from signaling.identity import resolve
+from signaling.identity import cookie_names, resolve, still_valid, touch
+from signaling.limits import Bucket
 from signaling.lobby import Lobby
 from signaling.ops import OPS_ROOM, Ops
 from signaling.ports import account_room, participant_room, team_room
@@ -33,13 +38,20 @@ from signaling.presence import Connection
 from signaling.room import Room
 
 log = logging.getLogger(__name__)
+ACK_GRACE_SECONDS = 0.2  # an expired socket gets its refusal before it is closed
 
 Ack = dict[str, Any]
 Handler = Callable[[Connection, Any], Awaitable[dict[str, Any]]]
 OriginCheck = Callable[[dict[str, Any]], bool]
+AddressOf = Callable[[dict[str, Any]], str | None]
 
 # the transport closes a connection above this; single events are limited more tightly
 TRANSPORT_MAX_BYTES = 1024 * 1024
+# events of one connection handled at the same time; more wait for their turn, so one
+# client's burst cannot queue up the database's one writer ahead of everyone else
+IN_FLIGHT = 4
+# room for the ids and framing around a whiteboard event's binary attachment
+BOARD_ENVELOPE_BYTES = 4096
 
 
 def ok(data: dict[str, Any] | None = None) -> Ack:
@@ -59,12 +71,28 @@ def cookies_of(environ: dict[str, Any]) -> dict[str, str]:
     return {key: morsel.value for key, morsel in jar.items()}
 
 
-def make_server(client_manager: socketio.AsyncManager | None = None) -> socketio.AsyncServer:
+def event_size(data: Any) -> int:
+    """An event's size: its compact JSON plus its binary attachments (whiteboard bytes)."""
+    binary = 0
+
+    def attachment(value: Any) -> None:
+        nonlocal binary
+        if isinstance(value, bytes | bytearray):
+            binary += len(value)
+            return None
+        raise TypeError(f"not JSON: {type(value).__name__}")
+
+    return len(json.dumps(data, separators=(",", ":"), default=attachment)) + binary
+
+
+def make_server(
+    client_manager: socketio.AsyncManager | None = None, max_event_bytes: int = 0
+) -> socketio.AsyncServer:
     return socketio.AsyncServer(
         async_mode="aiohttp",
         cors_allowed_origins=[],  # Origin is checked in `connect`, a missing one too
         transports=["websocket"],
-        max_http_buffer_size=TRANSPORT_MAX_BYTES,
+        max_http_buffer_size=max(TRANSPORT_MAX_BYTES, max_event_bytes + BOARD_ENVELOPE_BYTES),
         client_manager=client_manager,
     )
 
@@ -112,6 +140,10 @@ class SocketAdapter:
         "chat_history": p.ChatHistory,
         "quality_report": p.QualityReport,
         "ops_snapshot_get": p.Empty,
+        "board_sync": p.BoardSync,
+        "board_update": p.BoardUpdate,
+        "board_awareness": p.BoardAwareness,
+        "board_lock": p.BoardLock,
     }
 
     def __init__(
@@ -122,8 +154,10 @@ class SocketAdapter:
         room: Room,
         chat: Chat,
         ops: Ops,
+        boards: Boards,
         origin_allowed: OriginCheck,
         max_event_bytes: int = 64 * 1024,
+        address_of: AddressOf | None = None,
     ) -> None:
         self.sio = sio
         self.core = core
@@ -131,8 +165,26 @@ class SocketAdapter:
         self.room = room
         self.chat = chat
         self.ops = ops
+        self.boards = boards
         self.origin_allowed = origin_allowed
         self.max_event_bytes = max_event_bytes
+        self.address_of = address_of or (lambda environ: None)
+        # floods: every event of a connection is counted, whatever it is; one that keeps
+        # sending after its refusals is closed. Sockets are counted per address.
+        self._events = Bucket(core.limits.events_per_second)
+        self._refusals = Bucket(core.limits.events_per_second, core.limits.flood_refusals)
+        self._flooders: set[str] = set()
+        self._turns: dict[str, asyncio.Semaphore] = {}  # sid -> its events' turns
+        self._address: dict[str, str] = {}  # sid -> address
+        self._sockets: dict[str, int] = {}  # address -> sockets, connected or connecting
+        # whiteboard events carry Yjs bytes and have limits of their own
+        limits = core.limits
+        self.event_bytes = {
+            "board_update": limits.board_update_max_bytes + BOARD_ENVELOPE_BYTES,
+            "board_awareness": limits.board_awareness_max_bytes + BOARD_ENVELOPE_BYTES,
+            "board_sync": p.STATE_VECTOR_MAX + BOARD_ENVELOPE_BYTES,
+        }
+        self._closing: set[asyncio.Task[None]] = set()
         sio.on("connect", self._connect)
         sio.on("disconnect", self._disconnect)
         sio.on("*", self._unknown)
@@ -145,17 +197,24 @@ class SocketAdapter:
         try:
             if not self.origin_allowed(environ):
                 raise OriginRefused("connections are accepted only from Parley's own pages")
-            identity = await resolve(self.core.db, self.core.clock, cookies_of(environ))
+            self._count_address(sid, environ)
+            names = cookie_names(self.core.public_url.startswith("https://"))
+            identity = await resolve(
+                self.core.db, self.core.clock, cookies_of(environ), names, self.core.sessions
+            )
             if identity is None:
                 raise NotAuthenticated("sign in or join a consultation first")
-        except ParleyError as exc:
+        except BaseException as exc:
+            self._uncount_address(sid)
+            if not isinstance(exc, ParleyError):
+                raise
             log.info("connection refused sid=%s code=%s", sid, exc.code)
             # reaches the client as connect_error {"message": ..., "data": {"code": ...}}
             raise socketio.exceptions.ConnectionRefusedError(
                 exc.message, {"code": exc.code}
             ) from None
         actor = identity.actor
-        self.core.presence.connect(sid, actor, identity.session_key)
+        self.core.presence.connect(sid, actor, identity.session_key).session = identity
         if actor.kind == "ops":  # ops watch metadata; they never join a consultation
             await self.sio.enter_room(sid, OPS_ROOM)
         elif actor.is_advisor:
@@ -166,17 +225,72 @@ class SocketAdapter:
         else:
             assert actor.participant_id is not None
             await self.sio.enter_room(sid, participant_room(actor.participant_id))
+            # the same customer twice (a second tab, a reload while the old socket hangs):
+            # the newer connection wins, the older ones are told why and closed
+            older = [
+                other
+                for other in self.core.presence.sids_of_actor(actor.participant_id)
+                if other != sid
+            ]
+            if older:
+                await self.core.notifier.close(older, "replaced")
         log.info("connected sid=%s role=%s", sid, identity.role)
+
+    def _count_address(self, sid: str, environ: dict[str, Any]) -> None:
+        address = self.address_of(environ)
+        if address is None:
+            return
+        if self._sockets.get(address, 0) >= self.core.limits.connections_per_address:
+            raise LimitExceeded("too many connections from this address; close some first")
+        self._sockets[address] = self._sockets.get(address, 0) + 1
+        self._address[sid] = address
+
+    def _uncount_address(self, sid: str) -> None:
+        address = self._address.pop(sid, None)
+        if address is None:
+            return
+        left = self._sockets.get(address, 0) - 1
+        if left > 0:
+            self._sockets[address] = left
+        else:
+            self._sockets.pop(address, None)
+
+    def _forget(self, sid: str) -> None:
+        """Drop the limits' state of a socket that is gone (also when one of its events
+        finishes after the disconnect, so nothing is kept for a dead socket)."""
+        self._events.forget(sid)
+        self._refusals.forget(sid)
+        self._flooders.discard(sid)
+        self._turns.pop(sid, None)
+
+    async def _admit_event(self, sid: str) -> None:
+        """Count an event against the connection's rate; refuse it when too fast, and close
+        a connection that keeps flooding after its refusals."""
+        if self._events.take(sid):
+            return
+        if not self._refusals.take(sid) and sid not in self._flooders:
+            self._flooders.add(sid)
+            log.info("closing a flooding connection sid=%s", sid)
+            await self.core.notifier.close([sid], "flood")
+        raise LimitExceeded("too many events; slow down")
 
     async def _disconnect(self, sid: str, reason: Any = None) -> None:
         self.ops.forget(sid)
+        self._uncount_address(sid)
         try:
             await self.room.disconnected(sid)
         except Exception:
             log.exception("disconnect handling failed sid=%s", sid)
+        self._forget(sid)
         log.info("disconnected sid=%s", sid)
 
     async def _unknown(self, event: str, sid: str, data: Any = None) -> Ack:
+        if self.core.presence.get(sid) is None:
+            return error(NotAuthenticated.code, "not connected")
+        try:
+            await self._admit_event(sid)
+        except LimitExceeded as exc:
+            return self._refusal(exc.code, exc.message)
         return error(UnknownEvent.code, f"unknown event {event[:64]!r}")
 
     def _wrap(
@@ -187,11 +301,21 @@ class SocketAdapter:
                 conn = self.core.presence.get(sid)
                 if conn is None:
                     raise NotAuthenticated("not connected")
+                await self._admit_event(sid)
+                await self._session_in_force(conn)
                 if extra:
                     raise InvalidPayload("send exactly one payload object")
-                if len(json.dumps(data, separators=(",", ":"))) > self.max_event_bytes:
-                    raise PayloadTooLarge(f"events are limited to {self.max_event_bytes} bytes")
-                answer = ok(await handler(conn, p.parse(model, data)))
+                limit = self.event_bytes.get(name, self.max_event_bytes)
+                if event_size(data) > limit:
+                    raise PayloadTooLarge(f"{name} events are limited to {limit} bytes")
+                payload = p.parse(model, data)
+                turns = self._turns.setdefault(sid, asyncio.Semaphore(IN_FLIGHT))
+                try:
+                    async with turns:
+                        answer = ok(await handler(conn, payload))
+                finally:
+                    if self.core.presence.get(sid) is None:
+                        self._forget(sid)
                 self.core.observer.event(name)
                 return answer
             except ParleyError as exc:
@@ -204,6 +328,59 @@ class SocketAdapter:
                 return self._refusal(INTERNAL_ERROR, "something went wrong on the server")
 
         return handle
+
+    async def _session_in_force(self, conn: Connection) -> None:
+        """The connection's session has not ended (else it is closed); an event is a use."""
+        who, now, policy = conn.session, self.core.clock(), self.core.sessions
+        if who is None:
+            return
+        if who.valid_until is not None and now >= who.valid_until:
+            found = await still_valid(self.core.db, now, [conn.session_key], policy)
+            if conn.session_key not in found:
+                # the refusal is acknowledged first; the socket is closed right after it
+                await self.sio.emit("session_closed", {"reason": "expired"}, to=conn.sid)
+                task = asyncio.create_task(self._disconnect_after_ack(conn.sid))
+                self._closing.add(task)
+                task.add_done_callback(self._closing.discard)
+                raise NotAuthenticated("your session has ended; sign in or join again")
+            who = found[conn.session_key]
+        conn.session = await touch(self.core.db, now, who, policy)
+
+    async def _disconnect_after_ack(self, sid: str) -> None:
+        await asyncio.sleep(ACK_GRACE_SECONDS)
+        log.info("session expired sid=%s", sid)
+        await self.sio.disconnect(sid)
+
+    async def close(self) -> None:
+        """The application stops: sockets still to be closed need no closing."""
+        for task in list(self._closing):
+            task.cancel()
+        await asyncio.gather(*self._closing, return_exceptions=True)
+
+    async def close_expired(self, sids: list[str]) -> None:
+        for sid in sids:
+            log.info("session expired sid=%s", sid)
+            await self.sio.emit("session_closed", {"reason": "expired"}, to=sid)
+            await self.sio.disconnect(sid)
+
+    async def sweep_sessions(self) -> int:
+        """Close every socket whose session has ended (idle, expired, consultation over);
+        one check for all sockets. Returns how many were closed."""
+        conns = self.core.presence.connections()
+        if not conns:
+            return 0
+        valid = await still_valid(
+            self.core.db, self.core.clock(), {c.session_key for c in conns}, self.core.sessions
+        )
+        ended = [c.sid for c in conns if c.session_key not in valid]
+        for conn in conns:
+            if conn.session_key in valid and conn.session is not None:
+                fresh = valid[conn.session_key]
+                conn.session = replace(
+                    conn.session, valid_until=fresh.valid_until, seen_at=fresh.seen_at
+                )
+        await self.close_expired(ended)
+        return len(ended)
 
     def _refusal(self, code: str, message: str) -> Ack:
         self.core.observer.refused(code)
@@ -270,3 +447,25 @@ class SocketAdapter:
         if conn.actor.kind != "ops":
             raise NotAuthorised("only ops accounts see the live overview")
         return await self.ops.snapshot()
+
+    async def board_sync(self, conn: Connection, msg: p.BoardSync) -> dict[str, Any]:
+        return await self.boards.sync(conn.sid, msg)
+
+    async def board_update(self, conn: Connection, msg: p.BoardUpdate) -> dict[str, Any]:
+        return await self.boards.update(conn.sid, msg)
+
+    async def board_awareness(self, conn: Connection, msg: p.BoardAwareness) -> dict[str, Any]:
+        return await self.boards.awareness(conn.sid, msg)
+
+    async def board_lock(self, conn: Connection, msg: p.BoardLock) -> dict[str, Any]:
+        self._advisor(conn)
+        return await self.boards.set_lock(conn.actor, msg)
+
+
+async def session_sweep_loop(adapter: SocketAdapter, interval: float) -> None:
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            await adapter.sweep_sessions()
+        except Exception:
+            log.exception("the session sweep failed; it is tried again at the next interval")

@@ -7,21 +7,20 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy.exc import IntegrityError as DuplicateRow
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from signaling.chat_store import ChatStore
 from signaling.core import (
     Core,
     check_unrestricted,
     iso,
     joined_participant,
-    mark_feature,
     names_of,
 )
-from signaling.errors import ContentErased, InvalidPayload, NotFound, Restricted
+from signaling.errors import ContentErased, InvalidPayload, NotFound
 from signaling.ports import consultation_room
 from signaling.protocol import ChatHistory, ChatSend
-from storage.models import ChatMessage, MessageKind, StoredFile, new_id
+from storage.models import ChatMessage, StoredFile
 from storage.repositories import (
     ChatRepository,
     ConsultationRepository,
@@ -36,47 +35,25 @@ KIND = CHAT_BODY
 class Chat:
     def __init__(self, core: Core) -> None:
         self.core = core
+        self.store = ChatStore(core)
 
     async def send(self, sid: str, msg: ChatSend) -> dict[str, Any]:
+        """Validate, then store with whatever else is being sent (group commit); deliver
+        and answer once the batch is committed."""
         core = self.core
         pid = joined_participant(core, sid, msg.consultation_id)
         limit = core.limits.chat_max_chars
         if len(msg.body) > limit:
             raise InvalidPayload(f"body: at most {limit} characters")
-        try:
-            stored, fresh = await self._store(msg, pid)
-        except DuplicateRow:  # the same resend raced itself; the first one won
-            stored, fresh = await self._store(msg, pid)
-        if fresh:
-            await mark_feature(core, msg.consultation_id, "chat")
-            view = message_view(stored, msg.body, pid, core.presence.members[pid].name)
+        stored = await self.store.store(msg, pid)
+        m = stored.message
+        if stored.fresh:  # no await between the commit and this emit: delivered in order
+            view = message_view(m, msg.body, pid, core.presence.members[pid].name)
             await core.notifier.emit("chat_message", view, consultation_room(msg.consultation_id))
-        return {"seq": stored.seq, "id": stored.id, "created_at": iso(stored.created_at)}
+        return {"seq": m.seq, "id": m.id, "created_at": iso(m.created_at)}
 
-    async def _store(self, msg: ChatSend, pid: str) -> tuple[ChatMessage, bool]:
-        core = self.core
-        async with core.db.writing() as s:
-            chat = ChatRepository(s)
-            existing = await chat.by_client_id(msg.consultation_id, pid, msg.client_id)
-            if existing is not None:
-                return existing, False
-            seq = await chat.next_seq(msg.consultation_id)
-            if seq is None:
-                raise Restricted("this consultation is restricted: nothing can be added to it")
-            dek = await core.vault.dek(s, msg.consultation_id)
-            message = ChatMessage(
-                id=new_id(),
-                consultation_id=msg.consultation_id,
-                seq=seq,
-                sender_id=pid,
-                client_id=msg.client_id,
-                kind=MessageKind.text,
-                created_at=core.clock(),
-            )
-            message.body_sealed = core.vault.seal_text(
-                dek, msg.consultation_id, KIND, message.id, msg.body
-            )
-            return await chat.add(message), True
+    async def close(self) -> None:
+        await self.store.close()
 
     async def history(self, sid: str, query: ChatHistory) -> dict[str, Any]:
         joined_participant(self.core, sid, query.consultation_id)
@@ -84,7 +61,7 @@ class Chat:
 
     async def transcript(self, consultation_id: str, after_seq: int, limit: int) -> dict[str, Any]:
         """Messages after `after_seq`, oldest first, opened; `more` if the limit cut them."""
-        async with self.core.db.session() as s:
+        async with self.core.db.reading() as s:
             c = await ConsultationRepository(s).get(consultation_id)
             if c is None:
                 raise NotFound("no such consultation")

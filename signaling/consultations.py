@@ -7,10 +7,11 @@ from datetime import timedelta
 from typing import Any
 
 from signaling import rules
-from signaling.core import Core, consultation_view, invite_view
+from signaling.core import Core, consultation_view, invite_view, iso
 from signaling.errors import NotAuthorised, NotFound
 from signaling.lobby import Lobby
 from signaling.rules import Actor
+from storage.appointments import AppointmentRepository
 from storage.models import Consultation, ConsultationKind, ConsultationState, InviteLink
 from storage.repositories import ConsultationRepository, InviteRepository, TeamRepository
 from storage.tokens import hash_token, new_token
@@ -66,13 +67,13 @@ class Consultations:
 
     async def owned(self, actor: Actor, consultation_id: str) -> Consultation:
         """A consultation the actor owns, or a refusal."""
-        async with self.core.db.session() as s:
+        async with self.core.db.reading() as s:
             return await self._owned(s, actor, consultation_id)
 
     async def _owned(self, s: Any, actor: Actor, consultation_id: str) -> Consultation:
         c = await ConsultationRepository(s).get(consultation_id)
         if c is None:
-            raise NotFound("no such consultation")
+            rules.unknown(rules.check_owner, actor, None)
         rules.check_owner(actor, c.advisor_id)
         return c
 
@@ -99,7 +100,7 @@ class Consultations:
     async def of_advisor(self, actor: Actor) -> dict[str, Any]:
         if not actor.is_advisor or actor.account_id is None:
             raise NotAuthorised("only advisors have consultations")
-        async with self.core.db.session() as s:
+        async with self.core.db.reading() as s:
             own = await ConsultationRepository(s).of_advisor(actor.account_id)
             invites = await InviteRepository(s).of_consultations([c.id for c in own])
         return {
@@ -109,17 +110,31 @@ class Consultations:
         }
 
     async def team_facts(self, slug: str) -> dict[str, Any]:
-        async with self.core.db.session() as s:
+        async with self.core.db.reading() as s:
             team = await TeamRepository(s).by_slug(slug)
         if team is None:
             raise NotFound("no such team")
         return {"team": {"slug": team.slug, "name": team.name}}
 
     async def invite_facts(self, token: str) -> dict[str, Any]:
-        async with self.core.db.session() as s:
-            invite = await self.lobby.valid_invite(InviteRepository(s), token)
+        """What the join page shows; for an appointment also when its lobby opens (the page
+        says so before then, and joining is refused until then)."""
+        async with self.core.db.reading() as s:
+            invite = await self.lobby.valid_invite(InviteRepository(s), token, early=True)
             c = await ConsultationRepository(s).get(invite.consultation_id)
+            slots = await AppointmentRepository(s).bookings_of(invite.consultation_id)
         if c is None:
             raise NotFound("no such consultation")
         rules.check_open(c.state)
-        return {"consultation": {"id": c.id, "state": str(c.state), "title": c.title}}
+        data: dict[str, Any] = {
+            "consultation": {"id": c.id, "state": str(c.state), "title": c.title}
+        }
+        if slots and invite.not_before is not None:
+            _, slot = slots[0]
+            data["appointment"] = {
+                "starts_at": iso(slot.starts_at),
+                "ends_at": iso(slot.ends_at),
+                "opens_at": iso(invite.not_before),
+                "open": self.core.clock() >= invite.not_before,
+            }
+        return data

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from signaling.errors import (
@@ -16,7 +17,9 @@ from signaling.errors import (
     NotAuthorised,
     ParleyError,
     Restricted,
+    StorageUnavailable,
 )
+from signaling.identity import SessionPolicy
 from signaling.ports import (
     Notifier,
     Observer,
@@ -49,6 +52,18 @@ class Limits:
     grace_seconds: float = 60.0
     invite_hours: int = 7 * 24
     advisor_session_hours: int = 12
+    board_update_max_bytes: int = 256 * 1024
+    board_awareness_max_bytes: int = 8 * 1024
+    board_updates_per_second: float = 50.0  # per connection, bursts of twice as many
+    board_awareness_per_second: float = 30.0
+    board_compact_updates: int = 500  # fold the log into the snapshot after this many
+    board_compact_bytes: int = 4 * 1024 * 1024  # ... or this many bytes of updates
+    # every Socket.IO event of one connection, whatever it is (bursts of twice as many)
+    events_per_second: float = 100.0
+    # refused events a connection may pile up (refilled at events_per_second) before it
+    # is closed as a flood
+    flood_refusals: int = 300
+    connections_per_address: int = 100
 
 
 @dataclass(slots=True)
@@ -61,6 +76,7 @@ class Core:
     vault: Vault
     notice_version: str
     public_url: str = ""
+    sessions: SessionPolicy = field(default_factory=SessionPolicy)
     ice: IceConfig = field(default_factory=IceConfig)
     observer: Observer = field(default_factory=Unobserved)
     # features already recorded per live consultation, so each is written once
@@ -114,6 +130,10 @@ def storage_refusal(exc: Exception) -> ParleyError | None:
     if isinstance(exc, IntegrityError):
         log.error("stored ciphertext failed authentication: %s", exc)
         return IntegrityFailure("stored data failed its integrity check and was not used")
+    if isinstance(exc, OSError | OperationalError):
+        # a full, read-only or vanished disk or database: the write did not happen
+        log.error("storage failed: %s", type(exc).__name__)
+        return StorageUnavailable("the server could not store this just now; try again later")
     return None
 
 
@@ -179,7 +199,7 @@ def consultation_view(c: Consultation, invites: list[InviteLink] | None = None) 
 
 
 async def announce_queue(core: Core, team_id: str) -> None:
-    async with core.db.session() as s:
+    async with core.db.reading() as s:
         rows = await ConsultationRepository(s).queue(team_id)
         names = await names_of(core, s, [p for _, p in rows])
     queue = [{"consultation_id": c.id, **lobby_entry(p, names[p.id])} for c, p in rows]
@@ -189,7 +209,7 @@ async def announce_queue(core: Core, team_id: str) -> None:
 
 
 async def lobby_of(core: Core, consultation_id: str) -> list[dict[str, Any]]:
-    async with core.db.session() as s:
+    async with core.db.reading() as s:
         waiting = await ParticipantRepository(s).of_consultation(
             consultation_id, [ParticipantStatus.waiting]
         )

@@ -26,6 +26,10 @@ class PayloadTooLarge(ParleyError):
     code, status = "payload_too_large", 413
 
 
+class UploadTimeout(ParleyError):
+    code, status = "upload_timeout", 408
+
+
 class UnknownEvent(ParleyError):
     code, status = "unknown_event", 400
 
@@ -68,6 +72,22 @@ class InviteExpired(ParleyError):
     code, status = "invite_expired", 410
 
 
+class InviteNotOpen(ParleyError):
+    """An appointment's link before its lobby opens (shortly before the appointment)."""
+
+    code, status = "invite_not_open", 409
+
+
+class AppointmentPassed(ParleyError):
+    code, status = "appointment_passed", 410
+
+
+class SlotTaken(ParleyError):
+    """Someone else booked the time first, or it was withdrawn or has begun."""
+
+    code, status = "slot_taken", 409
+
+
 class ConsultationEnded(ParleyError):
     code, status = "consultation_ended", 410
 
@@ -78,6 +98,12 @@ class InvalidState(ParleyError):
 
 class LimitExceeded(ParleyError):
     code, status = "limit_exceeded", 429
+
+
+class StorageUnavailable(ParleyError):
+    """The database or the blob store failed a write (disk full, read-only, gone)."""
+
+    code, status = "storage_unavailable", 503
 
 
 class MethodNotAllowed(ParleyError):
@@ -98,6 +124,12 @@ class Restricted(ParleyError):
     """Processing is restricted (a data-subject request): content is kept but frozen."""
 
     code, status = "restricted", 423
+
+
+class BoardLocked(ParleyError):
+    """The advisor made the whiteboard view-only for customers."""
+
+    code, status = "board_locked", 423
 
 
 class ContentErased(ParleyError):

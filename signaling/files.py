@@ -58,11 +58,22 @@ class Files:
             raise NotAuthorised("you are not admitted to this consultation")
         return p
 
+    async def _consultation(
+        self, s: AsyncSession, actor: Actor, consultation_id: str
+    ) -> Consultation:
+        """The consultation if the actor is its advisor or one of its customers; an id
+        nobody issued gets the refusal a foreign one gets, before anything is told."""
+        c = await ConsultationRepository(s).get(consultation_id) if consultation_id else None
+        if actor.is_advisor:
+            rules.check_owner(actor, c.advisor_id if c else None)
+        else:
+            rules.check_own_consultation(actor, c.id if c else "")
+        assert c is not None  # both checks refuse a missing consultation
+        return c
+
     async def uploader(self, actor: Actor, consultation_id: str) -> Participant:
-        async with self.core.db.session() as s:
-            c = await ConsultationRepository(s).get(consultation_id)
-            if c is None:
-                raise NotFound("no such consultation")
+        async with self.core.db.reading() as s:
+            c = await self._consultation(s, actor, consultation_id)
             rules.check_open(c.state)
             check_unrestricted(c)
             if c.state != ConsultationState.active:
@@ -91,14 +102,14 @@ class Files:
             return await FileRepository(s).add(stored)
 
     async def dek(self, consultation_id: str) -> bytes:
-        async with self.core.db.session() as s:
+        async with self.core.db.reading() as s:
             return await self.core.vault.dek(s, consultation_id)
 
     async def finish(self, stored: StoredFile, name: str, size: int, chunks: int) -> dict[str, Any]:
         """Make a fully stored file visible and announce it in the chat."""
         core = self.core
         cid = stored.consultation_id
-        async with core.db.writing() as s:
+        async with core.db.session() as s:
             row = await FileRepository(s).get(stored.id)
             assert row is not None
             row.state, row.size, row.chunk_count = FileState.ready, size, chunks
@@ -138,12 +149,11 @@ class Files:
 
     async def readable(self, actor: Actor, file_id: str) -> tuple[StoredFile, bytes, str]:
         """A ready file the actor may download, its data key and its name."""
-        async with self.core.db.session() as s:
+        async with self.core.db.reading() as s:
             stored = await FileRepository(s).get(file_id)
+            c = await self._consultation(s, actor, stored.consultation_id if stored else "")
             if stored is None or stored.state != FileState.ready:
                 raise NotFound("no such file")
-            c = await ConsultationRepository(s).get(stored.consultation_id)
-            assert c is not None
             if not actor.is_advisor:
                 rules.check_open(c.state)
             check_unrestricted(c)
@@ -156,11 +166,10 @@ class Files:
         """The uploader or the consultation's advisor deletes a file."""
         async with self.core.db.session() as s:
             stored = await FileRepository(s).get(file_id)
+            c = await self._consultation(s, actor, stored.consultation_id if stored else "")
+            me = await self._member(s, actor, c)
             if stored is None or stored.state != FileState.ready:
                 raise NotFound("no such file")
-            c = await ConsultationRepository(s).get(stored.consultation_id)
-            assert c is not None
-            me = await self._member(s, actor, c)
             if not actor.is_advisor and (me is None or me.id != stored.uploader_id):
                 raise NotAuthorised("only the uploader or the advisor may delete a file")
             stored.state = FileState.deleted
@@ -170,10 +179,8 @@ class Files:
         return {}
 
     async def listing(self, actor: Actor, consultation_id: str) -> dict[str, Any]:
-        async with self.core.db.session() as s:
-            c = await ConsultationRepository(s).get(consultation_id)
-            if c is None:
-                raise NotFound("no such consultation")
+        async with self.core.db.reading() as s:
+            c = await self._consultation(s, actor, consultation_id)
             await self._member(s, actor, c)
             check_unrestricted(c)
             files = await FileRepository(s).of_consultation(c.id)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Collection
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 from typing import Literal
 
 from signaling.rules import Actor
@@ -15,6 +17,27 @@ from storage.tokens import hash_token
 ADVISOR_COOKIE = "parley_session"
 GUEST_COOKIE = "parley_guest"
 CSRF_COOKIE = "parley_csrf"
+# Under TLS every cookie carries the `__Host-` prefix: the browser then accepts it only
+# from a secure origin, with `Path=/` and without `Domain`, so no sibling host or plain-http
+# page can plant or overwrite one. Exactly one set of names is accepted per deployment.
+HOST_PREFIX = "__Host-"
+
+
+@dataclass(frozen=True, slots=True)
+class CookieNames:
+    advisor: str
+    guest: str
+    csrf: str
+
+
+PLAIN_COOKIES = CookieNames(ADVISOR_COOKIE, GUEST_COOKIE, CSRF_COOKIE)
+TLS_COOKIES = CookieNames(
+    HOST_PREFIX + ADVISOR_COOKIE, HOST_PREFIX + GUEST_COOKIE, HOST_PREFIX + CSRF_COOKIE
+)
+
+
+def cookie_names(tls: bool) -> CookieNames:
+    return TLS_COOKIES if tls else PLAIN_COOKIES
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,6 +47,9 @@ class Identity:
     role: str  # "advisor", "ops" or "customer"
     account: Account | None = None
     participant: Participant | None = None
+    valid_until: datetime | None = None  # when the session ends unless it is used again
+    seen_at: datetime | None = None  # advisor/ops: the last use the database knows of
+    expires_at: datetime | None = None  # advisor/ops: the absolute end, set at login
 
 
 def account_actor(account: Account) -> Actor:
@@ -31,20 +57,88 @@ def account_actor(account: Account) -> Actor:
     return Actor(kind, account_id=account.id, team_id=account.team_id)
 
 
-async def resolve(db: Database, clock: Clock, cookies: dict[str, str]) -> Identity | None:
-    """The advisor/ops session if there is a valid one, else the guest session, else None."""
-    advisor_token = cookies.get(ADVISOR_COOKIE)
-    guest_token = cookies.get(GUEST_COOKIE)
-    async with db.session() as s:
-        if advisor_token:
-            key = hash_token(advisor_token)
-            account = await AuthSessionRepository(s).account_for(key, clock())
-            if account is not None:
-                return Identity(account_actor(account), key, str(account.role), account=account)
-        if guest_token:
-            key = hash_token(guest_token)
-            p = await ParticipantRepository(s).by_session(key)
-            if p is not None:
-                actor = Actor("customer", participant_id=p.id, consultation_id=p.consultation_id)
-                return Identity(actor, key, "customer", participant=p)
+@dataclass(frozen=True, slots=True)
+class SessionPolicy:
+    """How long sessions last. Advisor and ops sessions end `idle` after their last use
+    (sliding; the database is told at most once per `touch_every`) and at the latest at
+    their absolute expiry (set at login). A guest session lets a dropped customer rejoin: it
+    ends `guest_after_end` after its consultation ended, and `guest_max` after joining at
+    the latest; removal and erasure end it at once (the participant loses the token)."""
+
+    idle: timedelta = timedelta(minutes=60)
+    guest_max: timedelta = timedelta(hours=12)
+    guest_after_end: timedelta = timedelta(minutes=10)
+    touch_every: timedelta = timedelta(minutes=1)
+
+
+def guest_deadline(p: Participant, ended_at: datetime | None, policy: SessionPolicy) -> datetime:
+    deadline = p.created_at + policy.guest_max
+    if ended_at is not None:
+        deadline = min(deadline, ended_at + policy.guest_after_end)
+    return deadline
+
+
+async def resolve(
+    db: Database,
+    clock: Clock,
+    cookies: dict[str, str],
+    names: CookieNames = PLAIN_COOKIES,
+    policy: SessionPolicy = SessionPolicy(),
+) -> Identity | None:
+    """The advisor/ops session if there is a valid one, else the guest session, else None.
+    A use of an advisor/ops session slides its idle timeout."""
+    advisor_token = cookies.get(names.advisor)
+    guest_token = cookies.get(names.guest)
+    keys = [hash_token(t) for t in (advisor_token, guest_token) if t]
+    valid = await still_valid(db, clock(), keys, policy)
+    if advisor_token and (key := hash_token(advisor_token)) in valid:
+        found = valid[key]
+        assert found.account is not None
+        return await touch(db, clock(), found, policy)
+    if guest_token and (key := hash_token(guest_token)) in valid:
+        return valid[key]
     return None
+
+
+async def still_valid(
+    db: Database, now: datetime, keys: Collection[str], policy: SessionPolicy
+) -> dict[str, Identity]:
+    """Of these session keys (hashes of advisor or guest tokens), the ones still valid now,
+    with whom they identify; two queries however many keys (the periodic sweep asks for
+    every live socket at once)."""
+    found: dict[str, Identity] = {}
+    if not keys:
+        return found
+    async with db.reading() as s:
+        for session, account in await AuthSessionRepository(s).active(keys, now, policy.idle):
+            seen = session.last_seen_at or session.created_at
+            until = min(session.expires_at, seen + policy.idle)
+            found[session.token_hash] = Identity(
+                account_actor(account),
+                session.token_hash,
+                str(account.role),
+                account=account,
+                valid_until=until,
+                seen_at=seen,
+                expires_at=session.expires_at,
+            )
+        rest = [k for k in keys if k not in found]
+        for p, ended_at in await ParticipantRepository(s).by_sessions(rest) if rest else []:
+            until = guest_deadline(p, ended_at, policy)
+            if now < until:
+                assert p.session_token_hash is not None
+                actor = Actor("customer", participant_id=p.id, consultation_id=p.consultation_id)
+                found[p.session_token_hash] = Identity(
+                    actor, p.session_token_hash, "customer", participant=p, valid_until=until
+                )
+    return found
+
+
+async def touch(db: Database, now: datetime, who: Identity, policy: SessionPolicy) -> Identity:
+    """Slide an advisor/ops session's idle timeout, writing at most once per `touch_every`."""
+    if who.account is None or who.seen_at is None or now - who.seen_at < policy.touch_every:
+        return who
+    async with db.session() as s:
+        await AuthSessionRepository(s).touch(who.session_key, now)
+    assert who.expires_at is not None
+    return replace(who, seen_at=now, valid_until=min(who.expires_at, now + policy.idle))

@@ -21,10 +21,12 @@ from signaling.core import (
     tell_customer,
 )
 from signaling.errors import (
+    AppointmentPassed,
     InvalidPayload,
     InvalidState,
     InviteExpired,
     InviteInvalid,
+    InviteNotOpen,
     NotFound,
 )
 from signaling.protocol import JoinBody, ParticipantRef
@@ -55,12 +57,23 @@ class Lobby:
     def __init__(self, core: Core) -> None:
         self.core = core
 
-    async def valid_invite(self, invite_repo: InviteRepository, token: str) -> InviteLink:
+    async def valid_invite(
+        self, invite_repo: InviteRepository, token: str, *, early: bool = False
+    ) -> InviteLink:
+        """The invite behind a token, if it lets someone in now (or, with `early`, will)."""
         invite = await invite_repo.by_token_hash(hash_token(token))
         if invite is None or invite.revoked_at is not None:
             raise InviteInvalid("this invite link is not valid; ask your advisor for a new one")
-        if invite.expires_at <= self.core.clock():
+        now = self.core.clock()
+        if invite.expires_at <= now:
+            if invite.not_before is not None:
+                raise AppointmentPassed("this appointment has passed; please book a new one")
             raise InviteExpired("this invite link has expired; ask your advisor for a new one")
+        if not early and invite.not_before is not None and now < invite.not_before:
+            raise InviteNotOpen(
+                f"this appointment's lobby opens at {invite.not_before.isoformat()}; "
+                "please come back then"
+            )
         return invite
 
     async def join(self, body: JoinBody) -> tuple[Participant, str]:
@@ -128,7 +141,7 @@ class Lobby:
 
     async def status(self, actor: Actor) -> dict[str, Any]:
         assert actor.participant_id is not None
-        async with self.core.db.session() as s:
+        async with self.core.db.reading() as s:
             p = await ParticipantRepository(s).get(actor.participant_id)
             c = await ConsultationRepository(s).get(actor.consultation_id or "")
         if p is None or c is None:
@@ -141,7 +154,7 @@ class Lobby:
         async with core.db.session() as s:
             c = await ConsultationRepository(s).get(consultation_id)
             if c is None:
-                raise NotFound("no such consultation")
+                rules.unknown(rules.check_team_advisor, actor, "")
             rules.check_team_advisor(actor, c.team_id)
             rules.check_open(c.state)
             waiting = await ParticipantRepository(s).of_consultation(
@@ -178,7 +191,7 @@ class Lobby:
     ) -> tuple[Consultation, Participant]:
         c = await ConsultationRepository(s).get(ref.consultation_id)
         if c is None:
-            raise NotFound("no such consultation")
+            rules.unknown(rules.check_owner, actor, None)
         if c.advisor_id is None:
             rules.check_team_advisor(actor, c.team_id)
         else:
@@ -237,7 +250,7 @@ class Lobby:
 
     async def dashboard(self, actor: Actor) -> dict[str, Any]:
         assert actor.account_id is not None and actor.team_id is not None
-        async with self.core.db.session() as s:
+        async with self.core.db.reading() as s:
             rows = await ConsultationRepository(s).queue(actor.team_id)
             names = await names_of(self.core, s, [p for _, p in rows])
             own = await ConsultationRepository(s).of_advisor(actor.account_id)

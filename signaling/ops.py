@@ -48,7 +48,7 @@ class Ops:
     async def snapshot(self) -> dict[str, Any]:
         core = self.core
         now = core.clock()
-        async with core.db.session() as s:
+        async with core.db.reading() as s:
             live = (
                 await s.scalars(
                     select(Consultation).where(Consultation.state != ConsultationState.ended)

@@ -5,8 +5,12 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from signaling.rules import Actor
+
+if TYPE_CHECKING:
+    from signaling.identity import Identity
 
 
 @dataclass(slots=True)
@@ -29,6 +33,7 @@ class Connection:
     actor: Actor
     session_key: str  # hash of the cookie that authenticated it, for logout
     joined: dict[str, str] = field(default_factory=dict)  # consultation id -> participant id
+    session: Identity | None = None  # as last checked: when it ends unless used again
 
 
 class Presence:
@@ -50,6 +55,14 @@ class Presence:
 
     def get(self, sid: str) -> Connection | None:
         return self._connections.get(sid)
+
+    def sids_of_actor(self, participant_id: str) -> list[str]:
+        """Every socket connected as this participant, joined to a room or not."""
+        return [
+            sid
+            for sid, conn in self._connections.items()
+            if conn.actor.participant_id == participant_id
+        ]
 
     def disconnect(self, sid: str) -> list[tuple[str, str]]:
         """Forget a socket; return the (consultation, participant) pairs whose last joined
@@ -126,6 +139,19 @@ class Presence:
     def watching(self, kind: str) -> bool:
         """Whether any connection of this kind of actor (e.g. "ops") is open."""
         return any(c.actor.kind == kind for c in self._connections.values())
+
+    def advisors_online(self, team_id: str) -> int:
+        """How many advisor accounts of a team have a connection open (dashboard or room)."""
+        return len(
+            {
+                c.actor.account_id
+                for c in self._connections.values()
+                if c.actor.kind == "advisor" and c.actor.team_id == team_id
+            }
+        )
+
+    def connections(self) -> list[Connection]:
+        return list(self._connections.values())
 
     def sids_of_session(self, session_key: str) -> list[str]:
         return [c.sid for c in self._connections.values() if c.session_key == session_key]

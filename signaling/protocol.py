@@ -3,10 +3,12 @@ Unknown fields, wrong types and out-of-range values are refused with `InvalidPay
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from typing import Annotated, Any, Literal, Self, TypeVar
 
 from pydantic import (
+    AwareDatetime,
     BaseModel,
     ConfigDict,
     Field,
@@ -86,6 +88,58 @@ class CreateConsultationBody(Payload):
 
 class CreateInviteBody(Payload):
     expires_in_hours: Annotated[int, Field(ge=1, le=720)] | None = None
+
+
+EMAIL_MAX = 254
+EMAIL = re.compile(
+    r"[^@\s\x00-\x1f\x7f<>,;\"]+@[^@\s\x00-\x1f\x7f<>,;\"]+\.[^@\s\x00-\x1f\x7f<>,;\"]+"
+)
+SLOT_MINUTES_MAX = 8 * 60
+
+
+class CreateSlotBody(Payload):
+    """An advisor offers a time. The start is an ISO 8601 time with its offset."""
+
+    model_config = ConfigDict(extra="forbid", strict=False, frozen=True)
+    starts_at: AwareDatetime
+    duration_minutes: Annotated[int, Field(ge=5, le=SLOT_MINUTES_MAX, strict=True)]
+
+
+class BookBody(Payload):
+    """A customer books a free slot: a name like /api/join, an e-mail address only for a
+    reminder."""
+
+    slot_id: Id
+    first_name: Annotated[str, StringConstraints(max_length=4 * NAME_MAX)]
+    last_name: Annotated[str, StringConstraints(max_length=4 * NAME_MAX)]
+    notice_version: Annotated[str, StringConstraints(min_length=1, max_length=32)]
+    reminder: bool = False
+    email: Annotated[str, StringConstraints(max_length=EMAIL_MAX, strip_whitespace=True)] | None = (
+        None
+    )
+    lang: Literal["de", "en"] = "de"
+
+    @field_validator("first_name", "last_name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        return clean_name(value)
+
+    @field_validator("email")
+    @classmethod
+    def _email(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        if not EMAIL.fullmatch(value):
+            raise ValueError("must be an e-mail address like name@example.com")
+        return value
+
+    @model_validator(mode="after")
+    def _check(self) -> Self:
+        if self.reminder and self.email is None:
+            raise ValueError("give an e-mail address to get a reminder")
+        if not self.reminder and self.email is not None:
+            raise ValueError("an e-mail address is only asked for, and kept, for a reminder")
+        return self
 
 
 # Socket.IO events --------------------------------------------------------------------------
@@ -175,6 +229,33 @@ class TranscriptQuery(Payload):
     model_config = ConfigDict(extra="forbid", strict=False, frozen=True)
     after_seq: Annotated[int, Field(ge=0)] = 0
     limit: Annotated[int, Field(ge=1, le=500)] = 200
+
+
+# Whiteboard: Yjs bytes arrive as Socket.IO binary attachments. These are hard ceilings;
+# the configured limits (signaling.core.Limits) are checked by the board itself.
+BOARD_UPDATE_HARD_MAX = 16 * 1024 * 1024
+STATE_VECTOR_MAX = 64 * 1024
+AWARENESS_HARD_MAX = 1024 * 1024
+
+
+class BoardSync(Payload):
+    consultation_id: Id
+    state_vector: Annotated[bytes, Field(max_length=STATE_VECTOR_MAX)]
+
+
+class BoardUpdate(Payload):
+    consultation_id: Id
+    update: Annotated[bytes, Field(min_length=2, max_length=BOARD_UPDATE_HARD_MAX)]
+
+
+class BoardAwareness(Payload):
+    consultation_id: Id
+    update: Annotated[bytes, Field(min_length=1, max_length=AWARENESS_HARD_MAX)]
+
+
+class BoardLock(Payload):
+    consultation_id: Id
+    locked: bool
 
 
 Metric = Annotated[float, Field(ge=0, le=1_000_000, allow_inf_nan=False)]

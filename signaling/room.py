@@ -8,6 +8,7 @@ import logging
 from typing import Any
 
 from signaling import rules
+from signaling.board import Boards
 from signaling.core import (
     Core,
     announce_lobby,
@@ -48,8 +49,9 @@ OPEN_STATUSES = [ParticipantStatus.waiting, ParticipantStatus.admitted]
 
 
 class Room:
-    def __init__(self, core: Core) -> None:
+    def __init__(self, core: Core, boards: Boards | None = None) -> None:
         self.core = core
+        self.boards = boards
         self._grace: dict[str, asyncio.Task[None]] = {}
 
     async def close(self) -> None:
@@ -69,8 +71,10 @@ class Room:
         core = self.core
         async with core.db.session() as s:
             c = await ConsultationRepository(s).get(consultation_id)
+            if c is None and actor.is_advisor:
+                rules.unknown(rules.check_owner, actor, None)
             if c is None:
-                raise NotFound("no such consultation")
+                rules.unknown(rules.check_own_consultation, actor, "")
             participants = ParticipantRepository(s)
             # who may come in is checked before anything about the consultation is told
             if actor.is_advisor:
@@ -84,10 +88,9 @@ class Room:
                 if found is None or found.status != ParticipantStatus.admitted:
                     raise NotAuthorised("you have not been admitted to this consultation")
                 me = found
-            admitted = await participants.of_consultation(c.id, [ParticipantStatus.admitted])
-            names = await names_of(core, s, [me, *admitted])
+            my_name = (await names_of(core, s, [me]))[me.id]
         resumed = self._cancel_grace(me.id)
-        first = core.presence.join(sid, c.id, me.id, Member(str(me.role), names[me.id]))
+        first = core.presence.join(sid, c.id, me.id, Member(str(me.role), my_name))
         if first and not resumed and me.admitted_at is not None:
             core.observer.joined((core.clock() - me.admitted_at).total_seconds())
         servers = ice_servers(core.ice, me.id, core.clock())
@@ -98,10 +101,18 @@ class Room:
             event = "participant_updated" if resumed else "participant_joined"
             data = {"consultation_id": c.id, "participant": member_view(c.id, me.id, core.presence)}
             await core.notifier.emit(event, data, consultation_room(c.id), skip_sid=sid)
+        # Who else is there is read only now that this socket is in the room: a participant
+        # committed before this read is in the list; one committed after it announces
+        # itself to the room, this socket included. (Read first, and someone joining at the
+        # same moment could fall between the two and stay unknown.)
+        async with core.db.session() as s:
+            admitted = await ParticipantRepository(s).of_consultation(
+                c.id, [ParticipantStatus.admitted]
+            )
+            admitted = [p for p in admitted if p.id != me.id]
+            names = await names_of(core, s, admitted)
         others = [
-            participant_view(c.id, p.id, str(p.role), names[p.id], core.presence)
-            for p in admitted
-            if p.id != me.id
+            participant_view(c.id, p.id, str(p.role), names[p.id], core.presence) for p in admitted
         ]
         return {
             "self": member_view(c.id, me.id, core.presence),
@@ -180,19 +191,22 @@ class Room:
         if signal.to == sender or not presence.in_room(signal.consultation_id, signal.to):
             raise NotAuthorised("the recipient is not in this consultation's room")
         data = signal.wire(sender)
+        # Relay before anything else that awaits: the sender's next message (an ICE
+        # candidate right after its offer) runs in its own task, and must not overtake this
+        # one while the statistics row is written.
+        for target in presence.sids_of(signal.to):
+            await self.core.notifier.emit("rtc_signal", data, target)
         if signal.description is not None:
             for kind in ("audio", "video"):
                 if f"m={kind} " in signal.description.sdp:
                     await mark_feature(self.core, signal.consultation_id, kind)
-        for target in presence.sids_of(signal.to):
-            await self.core.notifier.emit("rtc_signal", data, target)
         return {}
 
     async def remove(self, actor: Actor, ref: ParticipantRef) -> dict[str, Any]:
         async with self.core.db.session() as s:
             c = await ConsultationRepository(s).get(ref.consultation_id)
             if c is None:
-                raise NotFound("no such consultation")
+                rules.unknown(rules.check_owner, actor, None)
             rules.check_owner(actor, c.advisor_id)
             rules.check_open(c.state)
             p = await ParticipantRepository(s).get(ref.participant_id)
@@ -218,7 +232,7 @@ class Room:
         async with core.db.session() as s:
             c = await ConsultationRepository(s).get(consultation_id, for_update=True)
             if c is None:
-                raise NotFound("no such consultation")
+                rules.unknown(rules.check_owner, actor, None)
             rules.check_owner(actor, c.advisor_id)
             c.state = ConsultationState(rules.next_consultation_state(c.state, "ended"))
             c.ended_at = core.clock()
@@ -237,6 +251,8 @@ class Room:
                 await core.notifier.leave_room(sid, consultation_room(c.id))
             if p.role == ParticipantRole.customer:
                 await tell_customer(core, p, "ended")
+        if self.boards is not None:
+            await self.boards.ended(c.id)
         await announce_lobby(core, c)
         return c
 
@@ -248,6 +264,8 @@ class Room:
         await self.core.notifier.emit(
             "participant_left", {**data, "reason": reason}, consultation_room(consultation_id)
         )
+        if self.boards is not None:
+            await self.boards.left(consultation_id, participant_id)
 
     async def disconnected(self, sid: str) -> None:
         """A socket went away: for each room it was someone's last socket in, tell the room
@@ -262,6 +280,10 @@ class Room:
             await self.core.notifier.emit("participant_updated", data, room)
             self._cancel_grace(pid)
             self._grace[pid] = asyncio.create_task(self._expire(consultation_id, pid))
+            if self.boards is not None:
+                await self.boards.left(consultation_id, pid)
+        if self.boards is not None:
+            self.boards.forget(sid)
 
     async def _expire(self, consultation_id: str, participant_id: str) -> None:
         await asyncio.sleep(self.core.limits.grace_seconds)

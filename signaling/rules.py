@@ -5,8 +5,9 @@ States and statuses are the plain strings that `storage.models` stores (its enum
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal, NoReturn
 
 from signaling.errors import ConsultationEnded, InvalidState, LimitExceeded, NotAuthorised
 
@@ -80,6 +81,14 @@ def check_own_consultation(actor: Actor, consultation_id: str) -> None:
     """A customer acts only in the consultation their session belongs to."""
     if actor.is_advisor or actor.consultation_id != consultation_id:
         raise NotAuthorised("not a participant of this consultation")
+
+
+def unknown(check: Callable[..., None], *args: Any) -> NoReturn:
+    """Refuse an id nobody issued exactly as the `check` refuses a foreign one (it always
+    does for these arguments): nobody learns whether a consultation, participant or file
+    exists by asking for it."""
+    check(*args)
+    raise NotAuthorised("not a consultation of yours")
 
 
 def check_capacity(admitted: int, limit: int) -> None:

@@ -9,7 +9,7 @@ import os
 import struct
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Protocol
+from typing import BinaryIO, Protocol
 
 from sqlalchemy import delete, select
 
@@ -17,6 +17,24 @@ from storage.db import Database
 from storage.models import BlobChunk
 
 _LENGTH = struct.Struct(">I")
+READ_AHEAD = 512 * 1024  # bytes of chunks a local read takes per trip to a thread
+
+
+def _read_chunks(fh: BinaryIO, budget: int) -> tuple[list[bytes], bool]:
+    """Whole chunks from `fh`, at least one and about `budget` bytes; False once the file
+    ends (a short or missing length or chunk ends it too)."""
+    chunks: list[bytes] = []
+    while budget > 0:
+        head = fh.read(_LENGTH.size)
+        if len(head) < _LENGTH.size:
+            return chunks, False
+        (length,) = _LENGTH.unpack(head)
+        chunk = fh.read(length)
+        chunks.append(chunk)
+        if len(chunk) < length:
+            return chunks, False
+        budget -= length
+    return chunks, True
 
 
 class BlobStore(Protocol):
@@ -70,15 +88,17 @@ class LocalBlobStore:
         await asyncio.to_thread(durable)
 
     async def read(self, blob_id: str) -> AsyncIterator[bytes]:
+        # one hand-off to a thread per READ_AHEAD bytes, not two per chunk: handing work to a
+        # thread and back costs more than reading a 256 KiB chunk from the page cache
         path = self._path(blob_id, ".blob")
         fh = await asyncio.to_thread(path.open, "rb")
         try:
             while True:
-                head = await asyncio.to_thread(fh.read, _LENGTH.size)
-                if len(head) < _LENGTH.size:
+                chunks, complete = await asyncio.to_thread(_read_chunks, fh, READ_AHEAD)
+                for chunk in chunks:
+                    yield chunk
+                if not complete:
                     return  # the caller notices a missing final chunk
-                (length,) = _LENGTH.unpack(head)
-                yield await asyncio.to_thread(fh.read, length)
         finally:
             fh.close()
 

@@ -58,24 +58,40 @@ class Database:
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine.sync_engine, "connect", _on_sqlite_connect)
         self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
-        # SQLite has one writer: hot-path writes queue here, in order, instead of in
-        # SQLite's busy handler (unfair, and it gives up after busy_timeout)
-        self._writer = asyncio.Lock() if self.engine.dialect.name == "sqlite" else None
+        # SQLite has one writer, and a transaction that read before another one committed
+        # cannot write any more ("database is locked", at once, whatever busy_timeout says).
+        # So on SQLite the units of work of this process take turns, in order, here; a unit
+        # that only reads uses `reading()` and never waits. PostgreSQL needs none of this.
+        self._turn = asyncio.Lock() if self.engine.dialect.name == "sqlite" else None
+        self._turn_holder: asyncio.Task[Any] | None = None
 
     @asynccontextmanager
-    async def session(self) -> AsyncIterator[AsyncSession]:
+    async def _unit(self) -> AsyncIterator[AsyncSession]:
         async with self._sessions() as session, session.begin():
             yield session
 
     @asynccontextmanager
-    async def writing(self) -> AsyncIterator[AsyncSession]:
-        """A unit of work on a hot write path (chat). On SQLite, one at a time per process;
-        on PostgreSQL the same as `session()`. Never nest it in another unit of work."""
-        if self._writer is None:
-            async with self.session() as session:
+    async def session(self) -> AsyncIterator[AsyncSession]:
+        """One unit of work that may write. On SQLite it waits for its turn (a unit opened
+        inside another one of the same task goes on in that turn)."""
+        me = asyncio.current_task()
+        if self._turn is None or (me is not None and self._turn_holder is me):
+            async with self._unit() as session:
                 yield session
             return
-        async with self._writer, self.session() as session:
+        async with self._turn:
+            self._turn_holder = me
+            try:
+                async with self._unit() as session:
+                    yield session
+            finally:
+                self._turn_holder = None
+
+    @asynccontextmanager
+    async def reading(self) -> AsyncIterator[AsyncSession]:
+        """A unit of work that only reads: it never waits for a writer's turn (SQLite's
+        readers see the last commit and do not block). Writing in it is a bug."""
+        async with self._unit() as session:
             yield session
 
     async def upgrade(self, revision: str = "head") -> None:

@@ -17,6 +17,7 @@ from sqlalchemy import (
     String,
     TypeDecorator,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -114,6 +115,8 @@ class AuthSession(Base):
     account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # last use, for the idle timeout; updated at most once a minute (None: not since login)
+    last_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
 
 
 class Consultation(Base):
@@ -131,6 +134,10 @@ class Consultation(Base):
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
     # the last chat sequence number handed out; incremented in the database, never in memory
     chat_seq: Mapped[int] = mapped_column(default=0)
+    # the last whiteboard update number handed out; likewise counted in the database
+    board_seq: Mapped[int] = mapped_column(default=0, server_default="0")
+    # the advisor made the whiteboard view-only for customers
+    board_locked: Mapped[bool] = mapped_column(default=False, server_default=false())
     # features seen in use, comma-separated ("audio,chat,..."), for anonymous statistics
     features: Mapped[str] = mapped_column(String(200), default="")
     stats_recorded: Mapped[bool] = mapped_column(default=False)
@@ -190,6 +197,56 @@ class InviteLink(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    # an appointment's link opens only shortly before the appointment (None: at once)
+    not_before: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+
+
+class SlotState(enum.StrEnum):
+    free = "free"
+    booked = "booked"
+    cancelled = "cancelled"
+
+
+class AppointmentSlot(Base):
+    """A time an advisor offers for an appointment. No personal data: who booked it is in
+    the booking, sealed under the booking's consultation key."""
+
+    __tablename__ = "appointment_slots"
+    __table_args__ = (
+        Index("ix_appointment_slots_team", "team_id", "state", "starts_at"),
+        Index("ix_appointment_slots_advisor", "advisor_id", "starts_at"),
+    )
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    team_id: Mapped[str] = mapped_column(ForeignKey("teams.id"))
+    advisor_id: Mapped[str] = mapped_column(ForeignKey("accounts.id"))
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    state: Mapped[SlotState] = mapped_column(_enum(SlotState))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Booking(Base):
+    """A customer's booking of a slot: an invite consultation made for it. The name, the
+    optional e-mail address and the link are sealed under the consultation's data key; the
+    address is deleted once the reminder is sent or the appointment is over."""
+
+    __tablename__ = "bookings"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    slot_id: Mapped[str] = mapped_column(ForeignKey("appointment_slots.id"), unique=True)
+    consultation_id: Mapped[str] = mapped_column(
+        ForeignKey("consultations.id", ondelete="CASCADE"), index=True
+    )
+    name_sealed: Mapped[bytes] = mapped_column(LargeBinary)
+    link_sealed: Mapped[bytes] = mapped_column(LargeBinary)
+    email_sealed: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)
+    reminder: Mapped[bool] = mapped_column(default=False)
+    reminder_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    reminder_attempts: Mapped[int] = mapped_column(default=0)
+    notice_version: Mapped[str] = mapped_column(String(32))
+    lang: Mapped[str] = mapped_column(String(2), default="de")  # of the reminder mail
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
 class MessageKind(enum.StrEnum):
@@ -212,6 +269,34 @@ class ChatMessage(Base):
     kind: Mapped[MessageKind] = mapped_column(_enum(MessageKind))
     body_sealed: Mapped[bytes] = mapped_column(LargeBinary)
     file_id: Mapped[str | None] = mapped_column(String(32), default=None)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class BoardUpdate(Base):
+    """One Yjs update of a consultation's whiteboard, sealed, appended in the order the
+    database numbered it. Compaction folds the oldest ones into the board's snapshot."""
+
+    __tablename__ = "board_updates"
+
+    consultation_id: Mapped[str] = mapped_column(
+        ForeignKey("consultations.id", ondelete="CASCADE"), primary_key=True
+    )
+    seq: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    data_sealed: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class BoardSnapshot(Base):
+    """The whole whiteboard as one Yjs update, sealed: it stands for every update up to and
+    including `upto_seq`, which were deleted in the same transaction that wrote it."""
+
+    __tablename__ = "board_snapshots"
+
+    consultation_id: Mapped[str] = mapped_column(
+        ForeignKey("consultations.id", ondelete="CASCADE"), primary_key=True
+    )
+    upto_seq: Mapped[int]
+    data_sealed: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 

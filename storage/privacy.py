@@ -3,21 +3,43 @@ caller's unit of work; blobs to delete are returned and deleted by the caller af
 
 from __future__ import annotations
 
+import base64
+import logging
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from pycrdt import Doc, Map, merge_updates
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import (
+    AppointmentSlot,
+    BoardSnapshot,
+    BoardUpdate,
+    Booking,
     ChatMessage,
     Consultation,
     InviteLink,
     Participant,
     StoredFile,
 )
-from storage.vault import CHAT_BODY, FILE_NAME, PARTICIPANT_NAME, Vault
+from storage.vault import (
+    BOARD_SNAPSHOT,
+    BOARD_UPDATE,
+    BOOKING_EMAIL,
+    BOOKING_NAME,
+    CHAT_BODY,
+    FILE_NAME,
+    PARTICIPANT_NAME,
+    Vault,
+)
+
+log = logging.getLogger(__name__)
+
+# The whiteboard document's root maps as the browser writes them (client/src/protocol/
+# board.ts): "elements" (element id -> Excalidraw element) and "view" (the presented page).
+BOARD_MAPS = ("elements", "view")
 
 
 class Gone(LookupError):
@@ -101,6 +123,84 @@ async def _messages_and_files(
     return messages, files
 
 
+async def stored_board(s: AsyncSession, vault: Vault, dek: bytes, consultation_id: str) -> bytes:
+    """The whole stored whiteboard as one Yjs update (snapshot and updates merged without
+    loss); b"" if nothing was ever drawn."""
+    parts = []
+    snap = await s.get(BoardSnapshot, consultation_id)
+    if snap is not None:
+        parts.append(
+            vault.open_bytes(
+                dek, consultation_id, BOARD_SNAPSHOT, str(snap.upto_seq), snap.data_sealed
+            )
+        )
+    rows = await s.scalars(
+        select(BoardUpdate)
+        .where(BoardUpdate.consultation_id == consultation_id)
+        .order_by(BoardUpdate.seq)
+    )
+    for r in rows:
+        parts.append(
+            vault.open_bytes(dek, consultation_id, BOARD_UPDATE, str(r.seq), r.data_sealed)
+        )
+    if not parts:
+        return b""
+    return parts[0] if len(parts) == 1 else merge_updates(*parts)
+
+
+def board_entry(update: bytes) -> dict[str, Any]:
+    """The whiteboard for people and for programs: its root maps as JSON, and the complete
+    Yjs update (any Yjs library rebuilds the document from it)."""
+    document: dict[str, Any] = {}
+    if update:
+        doc: Doc[Any] = Doc()
+        try:
+            doc.apply_update(update)
+            for name in BOARD_MAPS:
+                document[name] = doc.get(name, type=Map).to_py()
+        except Exception:
+            log.exception("whiteboard could not be read as JSON; the Yjs update is exported")
+    return {
+        "format": "yjs-update-v1",
+        "document": document,
+        "yjs_update_base64": base64.b64encode(update).decode("ascii"),
+    }
+
+
+async def bookings_entry(
+    s: AsyncSession, vault: Vault, dek: bytes, consultation_id: str
+) -> list[dict[str, Any]]:
+    """The appointment the consultation was booked for: when, by what name, and the e-mail
+    address while it is still held (until the reminder is sent or the appointment is over)."""
+    stmt = (
+        select(Booking, AppointmentSlot)
+        .join(AppointmentSlot, AppointmentSlot.id == Booking.slot_id)
+        .where(Booking.consultation_id == consultation_id)
+    )
+    entries = []
+    for b, slot in (await s.execute(stmt)).all():
+        email = None
+        if b.email_sealed is not None:
+            email = vault.open_text(dek, consultation_id, BOOKING_EMAIL, b.id, b.email_sealed)
+        entries.append(
+            {
+                "booking_id": b.id,
+                "name": vault.open_text(dek, consultation_id, BOOKING_NAME, b.id, b.name_sealed),
+                "email": email,
+                "reminder": b.reminder,
+                "reminder_sent_at": _iso(b.reminder_sent_at),
+                "starts_at": _iso(slot.starts_at),
+                "ends_at": _iso(slot.ends_at),
+                "booked_at": _iso(b.created_at),
+                "privacy_notice": {
+                    "version": b.notice_version,
+                    "acknowledged_at": _iso(b.created_at),
+                },
+            }
+        )
+    return entries
+
+
 def _file_entry(f: StoredFile, name: str) -> dict[str, Any]:
     return {
         "id": f.id,
@@ -128,6 +228,9 @@ async def export_participant(
         "consultation": _consultation_facts(c),
         "chat_messages": messages,
         "files": [_file_entry(f, name) for f, name in files],
+        # one shared document that cannot be split by author: everyone's export holds it
+        # whole, as each participant saw it in the room
+        "whiteboard": board_entry(await stored_board(s, vault, dek, c.id)),
     }
     return document, files
 
@@ -144,8 +247,10 @@ async def export_consultation(
         "exported_at": _iso(now),
         "consultation": _consultation_facts(c),
         "participants": [await _person(s, vault, dek, p) for p in people],
+        "appointments": await bookings_entry(s, vault, dek, c.id),
         "chat_messages": messages,
         "files": [_file_entry(f, name) for f, name in files],
+        "whiteboard": board_entry(await stored_board(s, vault, dek, c.id)),
     }
     return document, files
 
@@ -178,7 +283,15 @@ async def erase_consultation(
     blobs = list(
         (await s.scalars(select(StoredFile.id).where(StoredFile.consultation_id == c.id))).all()
     )
-    for model in (ChatMessage, StoredFile, Participant, InviteLink):
+    for model in (
+        ChatMessage,
+        StoredFile,
+        BoardUpdate,
+        BoardSnapshot,
+        Participant,
+        InviteLink,
+        Booking,
+    ):
         await s.execute(delete(model).where(model.consultation_id == c.id))
     c.erased_at, c.title = now, ""
     return blobs

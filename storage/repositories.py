@@ -2,16 +2,29 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import datetime
+from collections.abc import Collection, Mapping, Sequence
+from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, Result, delete, func, select, update
+from sqlalchemy import (
+    CursorResult,
+    Result,
+    and_,
+    case,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import (
     Account,
     AuthSession,
+    BoardSnapshot,
+    BoardUpdate,
     ChatMessage,
     Consultation,
     ConsultationKind,
@@ -65,23 +78,38 @@ class AuthSessionRepository(Repository):
         self.session.add(auth_session)
         await self.session.flush()
 
-    async def account_for(self, token_hash: str, now: datetime) -> Account | None:
+    async def active(
+        self, token_hashes: Collection[str], now: datetime, idle: timedelta
+    ) -> Sequence[tuple[AuthSession, Account]]:
+        """The sessions among these that are neither expired nor idle for `idle`, with their
+        (enabled) accounts."""
+        seen = func.coalesce(AuthSession.last_seen_at, AuthSession.created_at)
         stmt = (
-            select(Account)
-            .join(AuthSession, AuthSession.account_id == Account.id)
+            select(AuthSession, Account)
+            .join(Account, AuthSession.account_id == Account.id)
             .where(
-                AuthSession.token_hash == token_hash,
+                AuthSession.token_hash.in_(list(token_hashes)),
                 AuthSession.expires_at > now,
+                seen > now - idle,
                 Account.disabled.is_(False),
             )
         )
-        return await self.session.scalar(stmt)
+        return [(row[0], row[1]) for row in await self.session.execute(stmt)]
+
+    async def touch(self, token_hash: str, now: datetime) -> None:
+        await self.session.execute(
+            update(AuthSession).where(AuthSession.token_hash == token_hash).values(last_seen_at=now)
+        )
 
     async def remove(self, token_hash: str) -> None:
         await self.session.execute(delete(AuthSession).where(AuthSession.token_hash == token_hash))
 
-    async def remove_expired(self, now: datetime) -> None:
-        await self.session.execute(delete(AuthSession).where(AuthSession.expires_at <= now))
+    async def remove_expired(self, now: datetime, idle: timedelta | None = None) -> None:
+        ended = AuthSession.expires_at <= now
+        if idle is not None:
+            seen = func.coalesce(AuthSession.last_seen_at, AuthSession.created_at)
+            ended = or_(ended, seen <= now - idle)
+        await self.session.execute(delete(AuthSession).where(ended))
 
 
 class ConsultationRepository(Repository):
@@ -104,6 +132,20 @@ class ConsultationRepository(Repository):
             .limit(limit)
         )
         return (await self.session.scalars(stmt)).all()
+
+    async def features_of(self, consultation_ids: Sequence[str]) -> dict[str, str]:
+        stmt = select(Consultation.id, Consultation.features).where(
+            Consultation.id.in_(consultation_ids)
+        )
+        return {cid: features for cid, features in (await self.session.execute(stmt)).all()}
+
+    async def set_features(self, consultation_id: str, features: str) -> None:
+        await self.session.execute(
+            update(Consultation)
+            .where(Consultation.id == consultation_id)
+            .values(features=features)
+            .execution_options(synchronize_session=False)
+        )
 
     async def count_queue(self, team_id: str) -> int:
         stmt = select(func.count()).where(
@@ -136,6 +178,17 @@ class ParticipantRepository(Repository):
     async def by_session(self, token_hash: str) -> Participant | None:
         stmt = select(Participant).where(Participant.session_token_hash == token_hash)
         return await self.session.scalar(stmt)
+
+    async def by_sessions(
+        self, token_hashes: Collection[str]
+    ) -> Sequence[tuple[Participant, datetime | None]]:
+        """The participants holding these guest sessions, each with its consultation's end."""
+        stmt = (
+            select(Participant, Consultation.ended_at)
+            .join(Consultation, Participant.consultation_id == Consultation.id)
+            .where(Participant.session_token_hash.in_(list(token_hashes)))
+        )
+        return [(row[0], row[1]) for row in await self.session.execute(stmt)]
 
     async def by_receipt(self, token_hash: str) -> Participant | None:
         stmt = select(Participant).where(Participant.receipt_token_hash == token_hash)
@@ -247,6 +300,54 @@ class ChatRepository(Repository):
         seq = (await self.session.execute(stmt)).scalar_one_or_none()
         return None if seq is None else int(seq)
 
+    async def reserve_seqs(self, counts: Mapping[str, int]) -> dict[str, int]:
+        """Reserve `counts[c]` consecutive sequence numbers in each consultation `c`, all in
+        one statement, counted in the database (so every node and every concurrent writer
+        gets distinct, gap-free numbers); returns the last number reserved per consultation.
+        Restricted (or missing) consultations are left out: nothing may be added to them."""
+        if not counts:
+            return {}
+        ids = sorted(counts)
+        if self.session.get_bind().dialect.name == "postgresql":
+            # lock the rows in one order, so two nodes' batches never deadlock
+            await self.session.execute(
+                select(Consultation.id)
+                .where(Consultation.id.in_(ids))
+                .order_by(Consultation.id)
+                .with_for_update()
+            )
+        stmt = (
+            update(Consultation)
+            .where(Consultation.id.in_(ids), Consultation.restricted_at.is_(None))
+            .values(chat_seq=Consultation.chat_seq + case(dict(counts), value=Consultation.id))
+            .returning(Consultation.id, Consultation.chat_seq)
+            .execution_options(synchronize_session=False)
+        )
+        return {cid: int(last) for cid, last in (await self.session.execute(stmt)).all()}
+
+    async def by_client_ids(self, keys: Sequence[tuple[str, str, str]]) -> Sequence[ChatMessage]:
+        """Stored messages by (consultation id, sender id, client id)."""
+        if not keys:
+            return []
+        stmt = select(ChatMessage).where(
+            or_(
+                *(
+                    and_(
+                        ChatMessage.consultation_id == cid,
+                        ChatMessage.sender_id == sender,
+                        ChatMessage.client_id == client,
+                    )
+                    for cid, sender, client in keys
+                )
+            )
+        )
+        return (await self.session.scalars(stmt)).all()
+
+    async def add_many(self, rows: Sequence[dict[str, Any]]) -> None:
+        """Insert messages (column values, not ORM objects: one statement for all)."""
+        if rows:
+            await self.session.execute(insert(ChatMessage), list(rows))
+
     async def by_client_id(
         self, consultation_id: str, sender_id: str, client_id: str
     ) -> ChatMessage | None:
@@ -298,3 +399,79 @@ class FileRepository(Repository):
             StoredFile.state == FileState.uploading, StoredFile.created_at < before
         )
         return (await self.session.scalars(stmt)).all()
+
+
+class BoardRepository(Repository):
+    """The whiteboard's sealed log: numbered updates and at most one snapshot."""
+
+    async def reserve_seq(self, consultation_id: str) -> tuple[int, bool, bool] | None:
+        """Take the consultation's next board number (in the database, so every node gets a
+        distinct one; on PostgreSQL the row stays locked until commit, which orders appends
+        with compaction). Returns (seq, restricted, locked) for the caller to refuse and
+        roll back, or None if there is no such consultation."""
+        stmt = (
+            update(Consultation)
+            .where(Consultation.id == consultation_id)
+            .values(board_seq=Consultation.board_seq + 1)
+            .returning(
+                Consultation.board_seq, Consultation.restricted_at, Consultation.board_locked
+            )
+        )
+        row = (await self.session.execute(stmt)).one_or_none()
+        if row is None:
+            return None
+        seq, restricted_at, locked = row
+        return int(seq), restricted_at is not None, bool(locked)
+
+    async def add(self, row: BoardUpdate) -> None:
+        self.session.add(row)
+        await self.session.flush()
+
+    async def snapshot(self, consultation_id: str) -> BoardSnapshot | None:
+        return await self.session.get(BoardSnapshot, consultation_id)
+
+    async def after(self, consultation_id: str, seq: int) -> Sequence[BoardUpdate]:
+        stmt = (
+            select(BoardUpdate)
+            .where(BoardUpdate.consultation_id == consultation_id, BoardUpdate.seq > seq)
+            .order_by(BoardUpdate.seq)
+        )
+        return (await self.session.scalars(stmt)).all()
+
+    async def replace_snapshot(
+        self, consultation_id: str, upto_seq: int, sealed: bytes, now: datetime
+    ) -> None:
+        """Write the snapshot standing for every update up to `upto_seq` and delete those
+        updates, in the caller's transaction (both happen or neither)."""
+        current = await self.snapshot(consultation_id)
+        if current is None:
+            self.session.add(
+                BoardSnapshot(
+                    consultation_id=consultation_id,
+                    upto_seq=upto_seq,
+                    data_sealed=sealed,
+                    created_at=now,
+                )
+            )
+        else:
+            current.upto_seq, current.data_sealed, current.created_at = upto_seq, sealed, now
+        await self.session.execute(
+            delete(BoardUpdate).where(
+                BoardUpdate.consultation_id == consultation_id, BoardUpdate.seq <= upto_seq
+            )
+        )
+        await self.session.flush()
+
+    async def remove(self, consultation_id: str, seq: int) -> None:
+        await self.session.execute(
+            delete(BoardUpdate).where(
+                BoardUpdate.consultation_id == consultation_id, BoardUpdate.seq == seq
+            )
+        )
+
+    async def set_locked(self, consultation_id: str, locked: bool) -> None:
+        await self.session.execute(
+            update(Consultation)
+            .where(Consultation.id == consultation_id)
+            .values(board_locked=locked)
+        )

@@ -16,6 +16,11 @@ from storage.models import ConsultationKey
 PARTICIPANT_NAME = "participant_name"
 FILE_NAME = "file_name"
 CHAT_BODY = "chat"
+BOARD_UPDATE = "board_update"  # record id: the update's sequence number
+BOARD_SNAPSHOT = "board_snapshot"  # record id: the last sequence number it stands for
+BOOKING_NAME = "booking_name"  # record id: the booking's id, as for the two below
+BOOKING_EMAIL = "booking_email"
+BOOKING_LINK = "booking_link"
 
 
 class KeyShredded(IntegrityError):
@@ -91,3 +96,15 @@ class Vault:
         dek: bytes, consultation_id: str, kind: str, record_id: str, sealed: bytes
     ) -> str:
         return open_sealed(dek, sealed, aad(consultation_id, kind, record_id)).decode("utf-8")
+
+    @staticmethod
+    def seal_bytes(
+        dek: bytes, consultation_id: str, kind: str, record_id: str, data: bytes
+    ) -> bytes:
+        return seal(dek, data, aad(consultation_id, kind, record_id))
+
+    @staticmethod
+    def open_bytes(
+        dek: bytes, consultation_id: str, kind: str, record_id: str, sealed: bytes
+    ) -> bytes:
+        return open_sealed(dek, sealed, aad(consultation_id, kind, record_id))

@@ -27,6 +27,9 @@ class Http:
                 return cookie.value
         return None
 
+    def csrf_cookie(self) -> str | None:
+        return self.cookie("__Host-parley_csrf") or self.cookie("parley_csrf")
+
     def cookie_header(self) -> str:
         return "; ".join(f"{c.key}={c.value}" for c in self.session.cookie_jar)
 
@@ -42,9 +45,9 @@ class Http:
     ) -> tuple[int, dict[str, Any]]:
         hdrs = {"Origin": self.base, **(headers or {})}
         if csrf and method != "GET":
-            if self.cookie("parley_csrf") is None:
+            if self.csrf_cookie() is None:
                 await self.request("GET", "/api/session")
-            hdrs.setdefault("X-CSRF-Token", self.cookie("parley_csrf") or "")
+            hdrs.setdefault("X-CSRF-Token", self.csrf_cookie() or "")
         async with self.session.request(
             method, self.base + path, json=json, data=data, headers=hdrs
         ) as resp:

@@ -1,5 +1,7 @@
 """A TCP proxy on loopback that can cut every connection through it at once (a reset, not
-a polite close), to test what a dropped network does to clients and server."""
+a polite close), delay what it forwards, or go half-open (keep the connections but forward
+nothing, as a dead NAT or Wi-Fi does), to test what a bad network does to clients and
+server."""
 
 from __future__ import annotations
 
@@ -14,6 +16,9 @@ class CutProxy:
         self._pairs: set[tuple[asyncio.StreamWriter, asyncio.StreamWriter]] = set()
         self._tasks: set[asyncio.Task[None]] = set()
         self.url = ""
+        self.delay = 0.0  # seconds added before each chunk is forwarded
+        self._flowing = asyncio.Event()  # cleared: half-open, nothing is forwarded
+        self._flowing.set()
 
     async def start(self) -> str:
         self._server = await asyncio.start_server(self._accept, "127.0.0.1", 0)
@@ -34,13 +39,23 @@ class CutProxy:
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
 
-    @staticmethod
-    async def _pipe(src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
+    async def _pipe(self, src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
         with contextlib.suppress(OSError, asyncio.CancelledError):
             while data := await src.read(65536):
+                if self.delay:
+                    await asyncio.sleep(self.delay)
+                await self._flowing.wait()
                 dst.write(data)
                 await dst.drain()
         dst.transport.abort()
+
+    def half_open(self) -> None:
+        """Keep every connection open but forward nothing, until `cut` or `heal`."""
+        self._flowing.clear()
+
+    def heal(self) -> None:
+        self._flowing.set()
+        self.delay = 0.0
 
     def cut(self) -> None:
         """Reset every connection through the proxy, both sides, right now."""
@@ -48,6 +63,7 @@ class CutProxy:
             client.transport.abort()
             upstream.transport.abort()
         self._pairs.clear()
+        self.heal()  # what was held back dies with its connections (aborted above)
 
     async def close(self) -> None:
         self.cut()

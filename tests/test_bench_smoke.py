@@ -1,7 +1,7 @@
 """The benchmark still runs: `python -m bench --quick` against real Parley and the bare
-baselines, every workload. Asserts that traffic went through both servers of each and that
-ratios came out, never any timing (the machines are shared; figures are in
-docs/benchmarks.md)."""
+baselines, every workload. Asserts that traffic went through both servers of each (for
+`board`, Parley and pycrdt in the benchmark's own process) and that ratios came out, never
+any timing (the machines are shared; figures are in docs/benchmarks.md)."""
 
 from __future__ import annotations
 
@@ -45,7 +45,7 @@ def test_quick_benchmark_runs_every_workload_through_parley_and_baseline(
     )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     workloads = json.loads(out.read_text())["workloads"]
-    assert set(workloads) == {"relay", "chat", "files"}
+    assert set(workloads) == {"relay", "chat", "files", "board"}
 
     relay = workloads["relay"]
     for server in SERVERS:
@@ -68,3 +68,15 @@ def test_quick_benchmark_runs_every_workload_through_parley_and_baseline(
             assert r["up_mibs"] > 0 and r["down_mibs"] > 0, r
             assert r["rss_before_mib"] > 0, r
     assert_ratios(files, ("up_mibs", "down_mibs"))
+
+    board = workloads["board"]
+    elements = board["config"]["elements"]
+    for server in SERVERS:
+        for r in runs_of(board, server):
+            assert r["delivered_measured"] > 0 and r["lost"] == 0, r
+            assert r["acks"].get("ok", 0) == r["sent"], r
+            assert r["misrouted"] == 0 and r["unexpected"] == 0, r
+            assert r["p50_ms"] > 0 and r["p99_ms"] > 0 and r["deliveries_per_s"] > 0, r
+            assert r["join_elements"] == elements and r["join_mb"] > 0, r
+            assert len(r["join_times_ms"]) == board["config"]["syncs"], r
+    assert_ratios(board, ("deliveries_per_s", "p50_ms", "p99_ms", "join_ms"))

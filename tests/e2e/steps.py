@@ -2,7 +2,30 @@
 
 from __future__ import annotations
 
-from playwright.async_api import Page, expect
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from playwright.async_api import Browser, ConsoleMessage, Page, expect
+
+STEP_MS = 15_000  # any single UI step (as in test_browser_consultation)
+
+
+async def open_page(browser: Browser, base_url: str, log: list[str], who: str) -> Page:
+    """A page in its own browser context (own cookies), camera and microphone allowed;
+    console errors and warnings and page errors go to `log`, prefixed with `who`."""
+    context = await browser.new_context(base_url=base_url, viewport={"width": 1100, "height": 800})
+    await context.grant_permissions(["camera", "microphone"], origin=base_url)
+    page = await context.new_page()
+    page.set_default_timeout(STEP_MS)
+
+    def remember(message: ConsoleMessage) -> None:
+        if message.type in ("error", "warning"):
+            log.append(f"{who} console {message.type}: {message.text}")
+
+    page.on("console", remember)
+    page.on("pageerror", lambda err: log.append(f"{who} page error: {err}"))
+    return page
 
 
 async def log_in(page: Page, account: dict[str, str]) -> None:
@@ -36,3 +59,55 @@ async def pick_up(advisor: Page, last_name: str = "Mustermann") -> str:
     await entry.get_by_test_id("pickup-button").click()
     await advisor.wait_for_url("**/room/*")
     return advisor.url.rsplit("/", 1)[-1]
+
+
+AXE_JS = Path(__file__).resolve().parents[2] / "client" / "node_modules" / "axe-core" / "axe.min.js"
+BLOCKING_IMPACTS = ("serious", "critical")
+# axe-core's WCAG 2.0/2.1 A and AA rules plus its best practices; the verdict counts only
+# violations of serious or critical impact (the issue's bar), but every finding is kept.
+AXE_RUN = """async ([include, exclude]) => {
+  const context = {
+    include: include.length ? include.map((s) => [s]) : [document],
+    exclude: exclude.map((s) => [s]),
+  };
+  const result = await window.axe.run(context, {
+    runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'] },
+    resultTypes: ['violations'],
+  });
+  return result.violations.map((v) => ({
+    id: v.id, impact: v.impact, help: v.help,
+    nodes: v.nodes.map((n) => ({ target: n.target.join(' '), summary: n.failureSummary })),
+  }));
+}"""
+
+
+@cache
+def _axe_source() -> str:
+    return AXE_JS.read_text(encoding="utf-8") + "\n;undefined"
+
+
+async def axe_violations(
+    page: Page, exclude: tuple[str, ...] = (), include: tuple[str, ...] = ()
+) -> list[dict[str, Any]]:
+    """Every axe-core violation on the page as it is now (axe injected from
+    client/node_modules, nothing from the network); `exclude` are CSS selectors of
+    subtrees that are not Parley's own markup, `include` limits the check to subtrees."""
+    if not AXE_JS.is_file():
+        raise AssertionError(f"{AXE_JS} is missing: run npm ci in client/")
+    if not await page.evaluate("() => typeof window.axe === 'object'"):
+        # evaluated, not a <script> tag: Parley's CSP allows no inline script
+        await page.evaluate(_axe_source())
+    result: list[dict[str, Any]] = await page.evaluate(AXE_RUN, [list(include), list(exclude)])
+    return result
+
+
+def blocking(violations: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [v for v in violations if v["impact"] in BLOCKING_IMPACTS]
+
+
+def describe(where: str, violations: list[dict[str, Any]]) -> str:
+    lines = []
+    for v in violations:
+        targets = "; ".join(n["target"] for n in v["nodes"][:6])
+        lines.append(f"{where}: {v['id']} ({v['impact']}) {v['help']} -> {targets}")
+    return "\n".join(lines)

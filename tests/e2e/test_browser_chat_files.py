@@ -307,11 +307,12 @@ async def test_chat_and_files_between_customer_and_advisor(
         await expect(progress).to_have_count(1)
         await customer.get_by_test_id("file-upload-cancel").click()
         await expect(progress).to_have_count(0)
-        await customer.unroute(is_upload, hold)
         assert len(held) == 1
-        # Release the handler; the browser has dropped the request already, so nothing is
-        # sent (Playwright silences the failed continuation of a fallback).
-        await held[0].fallback()
+        # End the held request without sending it, before unrouting (which would continue
+        # it): the page has given it up, but a continuation could still reach the server
+        # on a loaded machine (Playwright, not the browser, holds it) and share the file.
+        await held[0].abort()
+        await customer.unroute(is_upload, hold)
         await expect(customer.get_by_test_id("upload-error")).to_have_count(1)
         await expect(customer.get_by_test_id("chat-message")).to_have_count(4)
 

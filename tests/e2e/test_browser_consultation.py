@@ -7,10 +7,10 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from playwright.async_api import Browser, ConsoleMessage, Page, async_playwright, expect
+from playwright.async_api import Browser, async_playwright, expect
 
 from tests.conftest import RunningServer, Seed
-from tests.e2e.steps import join_instant, log_in, pick_up
+from tests.e2e.steps import join_instant, log_in, open_page, pick_up
 
 pytestmark = pytest.mark.e2e
 
@@ -85,22 +85,6 @@ async def browser(chromium_path: Path) -> AsyncIterator[Browser]:
             await chromium.close()
 
 
-async def _page(browser: Browser, base_url: str, log: list[str], who: str) -> Page:
-    """A page in its own browser context (own cookies), camera and microphone allowed."""
-    context = await browser.new_context(base_url=base_url, viewport={"width": 1100, "height": 800})
-    await context.grant_permissions(["camera", "microphone"], origin=base_url)
-    page = await context.new_page()
-    page.set_default_timeout(STEP_MS)
-
-    def remember(message: ConsoleMessage) -> None:
-        if message.type in ("error", "warning"):
-            log.append(f"{who} console {message.type}: {message.text}")
-
-    page.on("console", remember)
-    page.on("pageerror", lambda err: log.append(f"{who} page error: {err}"))
-    return page
-
-
 async def test_instant_consultation_with_video_both_ways(
     client_built: Path,
     server: RunningServer,
@@ -110,8 +94,8 @@ async def test_instant_consultation_with_video_both_ways(
 ) -> None:
     advisor_account = await seed_advisor()
     log: list[str] = []
-    advisor = await _page(browser, server.url, log, "advisor")
-    customer = await _page(browser, server.url, log, "customer")
+    advisor = await open_page(browser, server.url, log, "advisor")
+    customer = await open_page(browser, server.url, log, "customer")
     try:
         # The advisor signs in and watches the dashboard.
         await log_in(advisor, advisor_account)

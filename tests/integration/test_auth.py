@@ -109,3 +109,13 @@ async def test_guest_session_cookie_survives_a_reload(server, seed_advisor):
         guest["participant_id"] == customer.participant_id and guest["name"] == "Erika Mustermann"
     )
     assert body["data"]["account"] is None
+
+
+async def test_socket_with_valid_cookie_but_wrong_scheme_origin_is_refused(server, seed_advisor):
+    """Same host and port, other scheme: not Parley's origin either."""
+    advisor = await login_advisor(server, await seed_advisor(), connect=False)
+    for origin in (server.url.replace("http://", "https://"), server.url.replace("http", "ws")):
+        sock = Socket()
+        with pytest.raises(socketio.exceptions.ConnectionError):
+            await sock.connect(server.url, advisor.http.cookie_header(), origin)
+        assert sock.refusal["data"]["code"] == "origin_refused"

@@ -16,6 +16,13 @@ from tests.flows import admitted_pair
 BIG = "a" * 70_000
 
 
+@pytest.fixture
+def settings_overrides():
+    # hundreds of bad payloads in a row over one socket: each must reach validation, not
+    # the per-connection flood limit (tests/integration/test_floods.py)
+    return {"events_per_second": 100_000}
+
+
 async def snapshot(server) -> list[Any]:
     rows = []
     async with server.app[CORE].db.session() as s:
@@ -51,6 +58,10 @@ def valid_payloads(cid: str, pid: str) -> dict[str, dict[str, Any]]:
         "chat_history": {"consultation_id": cid, "after_seq": 0, "limit": 10},
         "quality_report": {"consultation_id": cid, "peers": [{"to": pid, "ice_state": "new"}]},
         "ops_snapshot_get": {},
+        "board_sync": {"consultation_id": cid, "state_vector": b"\x00"},
+        "board_update": {"consultation_id": cid, "update": b"\x00\x00"},
+        "board_awareness": {"consultation_id": cid, "update": b"\x00"},
+        "board_lock": {"consultation_id": cid, "locked": True},
     }
     assert set(payloads) == set(SocketAdapter.EVENTS), "every event needs a sample payload"
     return payloads
@@ -74,7 +85,8 @@ def bad_variants(event: str, valid: dict[str, Any]) -> list[tuple[Any, str]]:
         ([1, 2], "invalid_payload"),
         (True, "invalid_payload"),
         ({**valid, "unexpected": 1}, "invalid_payload"),
-        ({**valid, "x": BIG}, "payload_too_large"),
+        # (whiteboard updates may be larger than other events)
+        ({**valid, "x": BIG * 5 if event == "board_update" else BIG}, "payload_too_large"),
         ({"nested": [[[[[[[[[[{}]]]]]]]]]]}, "invalid_payload"),
     ]
     for key, value in valid.items():
@@ -96,6 +108,12 @@ def bad_variants(event: str, valid: dict[str, Any]) -> list[tuple[Any, str]]:
             ({**valid, "after_seq": -1}, "invalid_payload"),
             ({**valid, "limit": 0}, "invalid_payload"),
             ({**valid, "limit": 501}, "invalid_payload"),
+        ]
+    if event.startswith("board_") and event != "board_lock":
+        key = "state_vector" if event == "board_sync" else "update"
+        variants += [
+            ({**valid, key: b"\xff\xff\xff\xff"}, "invalid_payload"),  # not Yjs
+            ({**valid, key: "AAA="}, "invalid_payload"),  # base64 text is not bytes
         ]
     if "description" in valid:
         variants += [
@@ -241,12 +259,13 @@ async def test_a_malformed_invite_token_is_an_invalid_invite(server):
     "path",
     [
         "/api/consultations/xyz/end",
-        "/api/consultations/" + "a" * 32 + "/end",
         "/api/join/team/UPPER",
         "/api/nothing",
     ],
 )
 async def test_unknown_paths_and_ids(server, seed_advisor, path):
+    """A malformed id is a plain 404; a well-formed one nobody issued is refused as a foreign
+    one is (tests/integration/test_authz_matrix.py checks every route for that)."""
     from tests.flows import login_advisor
 
     advisor = await login_advisor(server, await seed_advisor(), connect=False)

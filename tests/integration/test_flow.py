@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from tests.flows import admitted_pair, invite_consultation, join_customer, login_advisor
@@ -118,3 +120,71 @@ async def test_reload_within_grace_keeps_the_place(server, seed_advisor):
     back = await advisor.sock.next("participant_updated")
     assert back["participant"]["connected"] is True
     assert advisor.sock.received("participant_left") == []
+
+
+async def _sees_connected(sock, ack: dict, other: str) -> None:
+    """`other` is in the room for this socket: listed as connected in its room_join answer,
+    or announced by participant_joined/participant_updated afterwards."""
+    if any(p["id"] == other and p["connected"] for p in ack["participants"]):
+        return
+    seen = [
+        data["participant"]
+        for name, data in sock.log
+        if name in ("participant_joined", "participant_updated")
+    ]
+    if any(p["id"] == other and p["connected"] for p in seen):
+        return
+    await sock.until(
+        "participant_joined",
+        lambda d: d["participant"]["id"] == other and d["participant"]["connected"],
+    )
+
+
+async def test_advisor_and_customer_joining_at_once_each_learn_of_the_other(server, seed_advisor):
+    """The advisor's participant row is made by their first room_join; a customer joining
+    at that very moment must still hear of them (and the other way round)."""
+    advisor = await login_advisor(server, await seed_advisor())
+    for _ in range(15):
+        cid, token = await invite_consultation(advisor)
+        customer = await join_customer(server, invite=token)
+        await advisor.sock.ok(
+            "lobby_admit", {"consultation_id": cid, "participant_id": customer.participant_id}
+        )
+        await customer.sock.until("lobby_state", lambda d: d["status"] == "admitted")
+        theirs, mine = await asyncio.gather(
+            customer.sock.ok("room_join", {"consultation_id": cid}),
+            advisor.sock.ok("room_join", {"consultation_id": cid}),
+        )
+        await _sees_connected(customer.sock, theirs, mine["self"]["id"])
+        await _sees_connected(advisor.sock, mine, customer.participant_id)
+        await advisor.sock.ok("consultation_end", {"consultation_id": cid})
+        await customer.sock.close()
+
+
+async def test_signals_reach_the_peer_in_the_order_they_were_sent(server, seed_advisor):
+    """An offer's first sight of audio and video is written to the statistics; the ICE
+    candidates sent right behind it must not overtake it while that row is written."""
+    advisor, customer, cid = await admitted_pair(server, seed_advisor)
+    offer = {
+        "type": "offer",
+        "sdp": "v=0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\n",
+    }
+    sent = [{"consultation_id": cid, "to": customer.participant_id, "description": offer}]
+    sent += [
+        {
+            "consultation_id": cid,
+            "to": customer.participant_id,
+            "candidate": {
+                "candidate": f"candidate:{n} 1 udp 2122260223 192.0.2.{n} 5000{n} typ host",
+                "sdpMid": "0",
+                "sdpMLineIndex": 0,
+            },
+        }
+        for n in range(1, 6)
+    ]
+    acks = await asyncio.gather(*(advisor.sock.call("rtc_signal", s) for s in sent))
+    assert all(a["ok"] for a in acks), acks
+    got = [await customer.sock.next("rtc_signal") for _ in sent]
+    assert [g.get("description") or g["candidate"]["candidate"] for g in got] == [
+        s.get("description") or s["candidate"]["candidate"] for s in sent
+    ]

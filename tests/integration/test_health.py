@@ -47,11 +47,13 @@ async def test_tls_deployment_marks_cookies_secure_and_checks_its_public_origin(
         json=creds,
         headers={
             "X-CSRF-Token": token,
-            "Cookie": f"parley_csrf={token}",
+            "Cookie": f"__Host-parley_csrf={token}",
             "Origin": "https://parley.test",
         },
     ) as resp:
         assert resp.status == 200
-        cookie = next(h for h in resp.headers.getall("Set-Cookie") if "parley_session=" in h)
+        cookie = next(
+            h for h in resp.headers.getall("Set-Cookie") if h.startswith("__Host-parley_session=")
+        )
         assert "Secure" in cookie and "HttpOnly" in cookie
         assert resp.headers["Strict-Transport-Security"].startswith("max-age=")

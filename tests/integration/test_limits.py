@@ -56,7 +56,8 @@ async def test_lobby_queue_and_room_limits(server, seed_advisor):
 
 
 async def test_invite_expiry_and_revocation(server, seed_advisor, clock):
-    advisor = await login_advisor(server, await seed_advisor())
+    seed = await seed_advisor()
+    advisor = await login_advisor(server, seed)
     status, body = await advisor.http.post("/api/consultations", {"expires_in_hours": 2})
     cid, token = body["data"]["consultation"]["id"], token_of(body["data"]["invite"]["url"])
     assert len(token) >= 43  # 32 random bytes, base64url
@@ -69,6 +70,8 @@ async def test_invite_expiry_and_revocation(server, seed_advisor, clock):
     status, body = await server.http().post("/api/join", await join_body(server, invite=token))
     assert (status, body["error"]["code"]) == (410, "invite_expired")
 
+    # two idle hours later the advisor's session has ended too (PARLEY_SESSION_IDLE_MINUTES)
+    advisor = await login_advisor(server, seed)
     status, body = await advisor.http.post(f"/api/consultations/{cid}/invites", {})
     fresh = body["data"]["invite"]
     assert (

@@ -10,6 +10,7 @@ import pytest
 
 from server.logs import JsonFormatter
 from storage.models import Role
+from tests.boards import YClient, add_element
 from tests.flows import admitted_pair, login_advisor
 
 MARKERS = ("Erika", "Mustermann", "Anna Advisor", "kaktus", "Kaktus")
@@ -36,6 +37,12 @@ async def test_ops_see_health_but_no_names_or_content(server, seed_advisor):
         "chat_send", {"consultation_id": cid, "client_id": "m-00000001", "body": "kaktus"}
     )
     await customer.http.post(f"/api/consultations/{cid}/files?name=Kaktus.txt", data=b"Kaktus")
+    board = YClient(customer.sock, cid)
+    await board.sync()
+    await board.draw(add_element("t1", type="text", text="kaktus am Board"))
+    cursor = b"\x01\x07\x01" + bytes([len(b'{"name":"Erika Mustermann"}')])
+    cursor += b'{"name":"Erika Mustermann"}'
+    await customer.sock.ok("board_awareness", {"consultation_id": cid, "update": cursor})
     await customer.sock.ok("quality_report", report(cid, me["self"]["id"]))
     again = await customer.sock.call("quality_report", report(cid, me["self"]["id"]))
     assert again["error"]["code"] == "limit_exceeded"
@@ -60,8 +67,18 @@ async def test_ops_see_health_but_no_names_or_content(server, seed_advisor):
     await advisor.http.post(f"/api/consultations/{cid}/end")
     status, history = await ops.http.get("/api/ops/consultations")
     assert status == 200 and [c["id"] for c in history["data"]["consultations"]] == [cid]
-    assert history["data"]["consultations"][0]["features"] == ["chat", "files"]
-    everything = json.dumps([snapshot, pushed, history, ops.sock.log])
+    assert history["data"]["consultations"][0]["features"] == ["chat", "files", "whiteboard"]
+    slug = history["data"]["consultations"][0]["team"]
+    status, mine = await ops.http.get(f"/api/ops/consultations?team={slug}")
+    assert status == 200 and [c["id"] for c in mine["data"]["consultations"]] == [cid]
+    status, unknown = await ops.http.get("/api/ops/consultations?team=no-such-team")
+    assert status == 404 and unknown["error"]["code"] == "not_found", unknown
+    status, bad = await ops.http.get("/api/ops/consultations?day=yesterday")
+    assert status == 400 and bad["error"]["code"] == "invalid_payload", bad
+    # (bytes as Latin-1, so that board content would show if it ever reached ops)
+    everything = json.dumps(
+        [snapshot, pushed, history, ops.sock.log], default=lambda b: b.decode("latin-1")
+    )
     for marker in MARKERS:
         assert marker not in everything, marker
 
@@ -70,9 +87,15 @@ async def test_ops_see_health_but_no_names_or_content(server, seed_advisor):
         ("dashboard_get", {}),
         ("chat_history", {"consultation_id": cid}),
         ("lobby_status", {}),
+        ("board_sync", {"consultation_id": cid, "state_vector": b"\x00"}),
+        ("board_update", {"consultation_id": cid, "update": b"\x00\x00"}),
+        ("board_awareness", {"consultation_id": cid, "update": cursor}),
+        ("board_lock", {"consultation_id": cid, "locked": True}),
     ]:
         assert (await ops.sock.call(event, payload))["error"]["code"] == "not_authorised", event
     status, body = await ops.http.post("/api/consultations", {})
+    assert (status, body["error"]["code"]) == (403, "not_authorised")
+    status, body = await ops.http.get(f"/api/consultations/{cid}/board")
     assert (status, body["error"]["code"]) == (403, "not_authorised")
 
 
@@ -116,7 +139,7 @@ async def test_metrics(server, seed_advisor):
         "parley_sockets_connected 2.0",
         "parley_queue_wait_seconds_count 1.0",
         "parley_join_latency_seconds_count 2.0",
-        'parley_refusals_total{code="not_found"} 1.0',
+        'parley_refusals_total{code="not_authorised"} 1.0',
     ):
         assert line in text, line
 

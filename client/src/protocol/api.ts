@@ -2,6 +2,11 @@
 import { ApiError, parseEnvelope, unwrap } from "./errors";
 import type {
   Account,
+  Appointment,
+  BookBody,
+  Booking,
+  FreeSlots,
+  Branding,
   ChatPage,
   Consultation,
   CreateConsultationBody,
@@ -10,7 +15,11 @@ import type {
   InviteJoinInfo,
   JoinBody,
   JoinResult,
+  OpsHistory,
   ParticipantRecord,
+  PrecallAnswer,
+  PrecallInfo,
+  PrecallReport,
   ReceiptInfo,
   ReceiptLink,
   RectifyBody,
@@ -20,7 +29,8 @@ import type {
   TeamJoinInfo,
 } from "./types";
 
-const CSRF_COOKIE = "parley_csrf";
+/** The double-submit cookie: `__Host-` prefixed when Parley runs under TLS. */
+const CSRF_COOKIES = ["__Host-parley_csrf", "parley_csrf"];
 export const CSRF_HEADER = "X-CSRF-Token";
 
 type Method = "GET" | "POST" | "DELETE";
@@ -34,6 +44,14 @@ function readCookie(name: string): string | null {
   return null;
 }
 
+function csrfCookie(): string | null {
+  for (const name of CSRF_COOKIES) {
+    const value = readCookie(name);
+    if (value) return value;
+  }
+  return null;
+}
+
 export class HttpApi {
   /** Token from the last `GET /api/session`, used when the cookie cannot be read. */
   private csrfToken: string | null = null;
@@ -43,12 +61,12 @@ export class HttpApi {
   /** The token for the `X-CSRF-Token` header; `refresh` asks the server for a fresh one. */
   async csrf(refresh = false): Promise<string> {
     if (!refresh) {
-      const fromCookie = readCookie(CSRF_COOKIE);
+      const fromCookie = csrfCookie();
       if (fromCookie) return fromCookie;
       if (this.csrfToken) return this.csrfToken;
     }
     await this.session();
-    return readCookie(CSRF_COOKIE) ?? this.csrfToken ?? "";
+    return csrfCookie() ?? this.csrfToken ?? "";
   }
 
   private async send<T>(method: Method, path: string, body?: unknown, retried = false): Promise<T> {
@@ -80,6 +98,10 @@ export class HttpApi {
       return this.send(method, path, body, true);
     }
     return unwrap(envelope, response.status);
+  }
+
+  branding(): Promise<Branding> {
+    return this.send("GET", "/api/branding");
   }
 
   async session(): Promise<Session> {
@@ -128,6 +150,29 @@ export class HttpApi {
 
   join(body: JoinBody): Promise<JoinResult> {
     return this.send("POST", "/api/join", body);
+  }
+
+  // -- appointments ---------------------------------------------------------------------
+
+  /** The advisor's slots that have not ended, with who booked them. */
+  appointments(): Promise<{ appointments: Appointment[] }> {
+    return this.send("GET", "/api/appointments");
+  }
+
+  createSlot(startsAt: string, durationMinutes: number): Promise<{ slot: Appointment }> {
+    return this.send("POST", "/api/appointments/slots", { starts_at: startsAt, duration_minutes: durationMinutes });
+  }
+
+  cancelSlot(slotId: string): Promise<Record<string, never>> {
+    return this.send("DELETE", `/api/appointments/slots/${encodeURIComponent(slotId)}`);
+  }
+
+  freeSlots(slug: string): Promise<FreeSlots> {
+    return this.send("GET", `/api/teams/${encodeURIComponent(slug)}/slots`);
+  }
+
+  book(body: BookBody): Promise<{ booking: Booking }> {
+    return this.send("POST", "/api/bookings", body);
   }
 
   /** One page of a consultation's chat record (owning advisor; live or past). */
@@ -189,6 +234,44 @@ export class HttpApi {
   opsStats(query: StatsQuery): Promise<StatsAnswer> {
     return this.send("GET", `/api/ops/stats?${statsQueryString(query)}`);
   }
+
+  /** Ended consultations of one day (UTC, YYYY-MM-DD), optionally of one team (slug). */
+  opsConsultations(day: string, team = ""): Promise<OpsHistory> {
+    const params = new URLSearchParams({ day });
+    if (team) params.set("team", team);
+    return this.send("GET", `/api/ops/consultations?${params.toString()}`);
+  }
+
+  // -- the pre-call check (anyone) ------------------------------------------------------
+
+  precallInfo(): Promise<PrecallInfo> {
+    return this.send("GET", "/api/precall");
+  }
+
+  /** The complete offer (ICE gathering finished); the echo peer's answer. */
+  precallOffer(sdp: string): Promise<PrecallAnswer> {
+    return this.send("POST", "/api/precall", { type: "offer", sdp });
+  }
+
+  precallReport(sessionId: string): Promise<PrecallReport> {
+    return this.send("GET", `/api/precall/${encodeURIComponent(sessionId)}`);
+  }
+
+  /** Ends a check while the page goes away (a request that outlives the page). */
+  endPrecallOnUnload(sessionId: string): void {
+    const token = csrfCookie() ?? this.csrfToken ?? "";
+    void fetch(`${this.base}/api/precall/${encodeURIComponent(sessionId)}`, {
+      method: "DELETE",
+      headers: { [CSRF_HEADER]: token, Accept: "application/json" },
+      credentials: "same-origin",
+      keepalive: true,
+    }).catch(() => undefined);
+  }
+
+  /** Ends the check now; the final report. */
+  precallEnd(sessionId: string): Promise<PrecallReport> {
+    return this.send("DELETE", `/api/precall/${encodeURIComponent(sessionId)}`);
+  }
 }
 
 /** Download links (plain GETs that answer a ZIP or CSV as an attachment). */
@@ -212,6 +295,11 @@ export function statsQueryString(query: StatsQuery): string {
 
 export function statsCsvUrl(query: StatsQuery): string {
   return `/api/ops/stats.csv?${statsQueryString(query)}`;
+}
+
+/** The advisor's calendar file of a booked slot. */
+export function advisorCalendarUrl(slotId: string): string {
+  return `/api/appointments/slots/${encodeURIComponent(slotId)}/calendar.ics`;
 }
 
 /** Where a shared file is downloaded from. */

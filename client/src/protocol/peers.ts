@@ -1,6 +1,11 @@
 // WebRTC mesh with "perfect negotiation" (docs/protocol.md, "Negotiation"):
 // one RTCPeerConnection per remote participant; the participant with the
 // lexicographically smaller id is polite. Signals travel as `rtc_signal`.
+// A screen share is one more video track (its own MediaStream) added to every connection,
+// which renegotiates like any other change. The receiving side tells it from the camera by
+// its stream id, which the sender announces out of band (the board's awareness, see
+// board.ts) before it adds the track: `setRemoteScreen`.
+import type { PeerStats } from "./quality";
 import type { SignalContent, WireCandidate, WireDescription } from "./types";
 
 export type SendSignal = (to: string, content: SignalContent) => Promise<void>;
@@ -18,8 +23,10 @@ export interface PeerManagerOptions {
 export interface PeerSnapshot {
   id: string;
   polite: boolean;
-  /** Remote media; a new object whenever its set of tracks changes. */
+  /** Remote camera and microphone; a new object whenever its set of tracks changes. */
   stream: MediaStream;
+  /** The remote screen share while it runs (announced and received), else null. */
+  screen: MediaStream | null;
   connectionState: RTCPeerConnectionState;
 }
 
@@ -56,6 +63,11 @@ class Peer {
   settingRemoteAnswer = false;
   pending: RTCIceCandidateInit[] = [];
   stream = new MediaStream();
+  screen: MediaStream | null = null;
+  /** Every remote track with the id of the stream it came in (null: none given). */
+  tracks: Array<{ track: MediaStreamTrack; streamId: string | null }> = [];
+  /** Senders of our screen share on this connection. */
+  screenSenders: RTCRtpSender[] = [];
   /** Serialises the handling of incoming signals. */
   queue: Promise<void> = Promise.resolve();
   closed = false;
@@ -74,11 +86,16 @@ class Peer {
 export class PeerManager {
   private readonly selfId: string;
   private readonly sendSignal: SendSignal;
-  private readonly config: RTCConfiguration;
+  private config: RTCConfiguration;
   private readonly onChange: () => void;
   private readonly peers = new Map<string, Peer>();
   private readonly resets = new Map<string, number>();
   private localStream: MediaStream | null = null;
+  private screenStream: MediaStream | null = null;
+  /** Stream ids each remote participant ever announced as a screen share. */
+  private readonly screenIds = new Map<string, Set<string>>();
+  /** The share each remote participant runs now. */
+  private readonly activeScreen = new Map<string, string | null>();
   private closed = false;
 
   constructor(options: PeerManagerOptions) {
@@ -98,8 +115,40 @@ export class PeerManager {
       id: peer.id,
       polite: peer.polite,
       stream: peer.stream,
+      screen: peer.screen,
       connectionState: peer.pc.connectionState,
     }));
+  }
+
+  /**
+   * Each peer connection's ICE state, and its `getStats()` once ICE has connected (before,
+   * there is nothing to measure, and stats are not asked for in the middle of negotiation).
+   */
+  async stats(): Promise<PeerStats[]> {
+    const live = [...this.peers.values()].filter((peer) => !peer.closed);
+    return Promise.all(
+      live.map(async (peer) => {
+        const iceState = peer.pc.iceConnectionState;
+        const measurable = iceState === "connected" || iceState === "completed" || iceState === "disconnected";
+        return { id: peer.id, iceState, report: measurable ? await peer.pc.getStats().catch(() => null) : null };
+      }),
+    );
+  }
+
+  /**
+   * New STUN/TURN servers (fresh TURN credentials after a `room_join`): used by peers
+   * created from now on and by the next ICE restart of the existing ones.
+   */
+  setIceServers(iceServers: RTCIceServer[]): void {
+    this.config = { ...this.config, iceServers };
+    for (const peer of this.peers.values()) {
+      if (peer.closed) continue;
+      try {
+        peer.pc.setConfiguration({ ...peer.pc.getConfiguration(), iceServers });
+      } catch (err) {
+        console.warn("parley: new ICE servers refused for %s", peer.id, err);
+      }
+    }
   }
 
   has(remoteId: string): boolean {
@@ -110,6 +159,27 @@ export class PeerManager {
   setLocalStream(stream: MediaStream | null): void {
     this.localStream = stream;
     for (const peer of this.peers.values()) this.attachLocalTracks(peer);
+  }
+
+  /** Starts (a stream) or stops (null) sending our screen share to every peer. */
+  setScreenStream(stream: MediaStream | null): void {
+    if (this.screenStream === stream) return;
+    for (const peer of this.peers.values()) this.detachScreen(peer);
+    this.screenStream = stream;
+    for (const peer of this.peers.values()) this.attachScreen(peer);
+  }
+
+  /** A remote participant started (a stream id) or stopped (null) a screen share. */
+  setRemoteScreen(remoteId: string, streamId: string | null): void {
+    if (streamId !== null) {
+      let ids = this.screenIds.get(remoteId);
+      if (!ids) this.screenIds.set(remoteId, (ids = new Set()));
+      ids.add(streamId);
+    }
+    if ((this.activeScreen.get(remoteId) ?? null) === streamId) return;
+    this.activeScreen.set(remoteId, streamId);
+    const peer = this.peers.get(remoteId);
+    if (peer && this.regroup(peer)) this.onChange();
   }
 
   /** Starts negotiating with a participant that was in the room before us. */
@@ -143,6 +213,7 @@ export class PeerManager {
     if (!peer) return;
     this.peers.delete(remoteId);
     this.resets.delete(remoteId);
+    this.activeScreen.delete(remoteId);
     this.dispose(peer);
     this.onChange();
   }
@@ -195,16 +266,15 @@ export class PeerManager {
       if (!candidate || !candidate.candidate || peer.closed) return;
       void this.send(remoteId, { candidate: toWireCandidate(candidate) });
     };
-    pc.ontrack = ({ track }) => {
+    pc.ontrack = ({ track, streams }) => {
       if (peer.closed) return;
-      // One remote track per kind: a new one replaces the old.
-      const tracks = peer.stream.getTracks().filter((t) => t.kind !== track.kind);
-      peer.stream = new MediaStream([...tracks, track]);
+      peer.tracks = [...peer.tracks.filter((t) => t.track !== track), { track, streamId: streams[0]?.id ?? null }];
       track.addEventListener("ended", () => {
-        if (peer.closed || !peer.stream.getTracks().includes(track)) return;
-        peer.stream = new MediaStream(peer.stream.getTracks().filter((t) => t !== track));
-        this.onChange();
+        if (peer.closed) return;
+        peer.tracks = peer.tracks.filter((t) => t.track !== track);
+        if (this.regroup(peer)) this.onChange();
       });
+      this.regroup(peer);
       this.onChange();
     };
     pc.onconnectionstatechange = () => {
@@ -214,6 +284,7 @@ export class PeerManager {
     };
 
     this.attachLocalTracks(peer);
+    this.attachScreen(peer);
     if (initiator) {
       // Make sure there is something to negotiate even without local media,
       // so that we still receive the other side's camera and microphone.
@@ -224,6 +295,60 @@ export class PeerManager {
     }
     this.onChange();
     return peer;
+  }
+
+  /**
+   * Sorts the remote tracks into camera/microphone (the newest of each kind that is not a
+   * screen share) and the running screen share; true if either stream changed.
+   */
+  private regroup(peer: Peer): boolean {
+    const screens = this.screenIds.get(peer.id);
+    const active = this.activeScreen.get(peer.id) ?? null;
+    const isScreen = (streamId: string | null) => streamId !== null && !!screens?.has(streamId);
+    const live = peer.tracks.filter((t) => t.track.readyState !== "ended");
+    const camera: MediaStreamTrack[] = [];
+    for (const kind of ["audio", "video"]) {
+      const newest = [...live].reverse().find((t) => t.track.kind === kind && !isScreen(t.streamId));
+      if (newest) camera.push(newest.track);
+    }
+    const shared = [...live].reverse().find((t) => t.track.kind === "video" && active !== null && t.streamId === active);
+    let changed = false;
+    const same = (a: MediaStreamTrack[], b: MediaStreamTrack[]) => a.length === b.length && a.every((t) => b.includes(t));
+    if (!same(camera, peer.stream.getTracks())) {
+      peer.stream = new MediaStream(camera);
+      changed = true;
+    }
+    const screenTrack = shared?.track ?? null;
+    const current = peer.screen?.getVideoTracks()[0] ?? null;
+    if (screenTrack !== current) {
+      peer.screen = screenTrack ? new MediaStream([screenTrack]) : null;
+      changed = true;
+    }
+    return changed;
+  }
+
+  private attachScreen(peer: Peer): void {
+    const stream = this.screenStream;
+    if (!stream || peer.closed) return;
+    for (const track of stream.getVideoTracks()) {
+      if (peer.screenSenders.some((s) => s.track === track)) continue;
+      try {
+        peer.screenSenders.push(peer.pc.addTrack(track, stream));
+      } catch (err) {
+        console.warn("parley: screen share to %s failed", peer.id, err);
+      }
+    }
+  }
+
+  private detachScreen(peer: Peer): void {
+    if (peer.closed) return;
+    for (const sender of peer.screenSenders.splice(0)) {
+      try {
+        peer.pc.removeTrack(sender);
+      } catch {
+        // The connection is closing.
+      }
+    }
   }
 
   private attachLocalTracks(peer: Peer): void {

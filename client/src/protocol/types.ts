@@ -24,6 +24,10 @@ export type ErrorCode =
   | "integrity_error"
   | "restricted"
   | "receipt_invalid"
+  | "board_locked"
+  | "invite_not_open"
+  | "appointment_passed"
+  | "slot_taken"
   // Client-side codes: never sent by the server.
   | "timeout"
   | "network_error"
@@ -113,6 +117,56 @@ export interface TeamJoinInfo {
 export interface InviteJoinInfo {
   consultation: { id: string; state: ConsultationState; title: string | null };
   notice: Notice;
+  /** Only for an appointment's link: when it is, and whether its lobby is open yet. */
+  appointment?: { starts_at: string; ends_at: string; opens_at: string; open: boolean };
+}
+
+// ---- Appointments ------------------------------------------------------------------
+
+export interface Slot {
+  id: string;
+  starts_at: string;
+  ends_at: string;
+}
+
+export interface AppointmentBooking {
+  id: string;
+  consultation_id: string;
+  name: string;
+  url: string;
+  reminder: boolean;
+}
+
+export interface Appointment extends Slot {
+  state: "free" | "booked";
+  booking: AppointmentBooking | null;
+}
+
+export interface FreeSlots {
+  team: { slug: string; name: string };
+  slots: Slot[];
+  reminders: boolean;
+  notice: Notice;
+}
+
+export interface BookBody {
+  slot_id: string;
+  first_name: string;
+  last_name: string;
+  notice_version: string | number;
+  reminder: boolean;
+  email?: string;
+  lang: "de" | "en";
+}
+
+export interface Booking {
+  id: string;
+  starts_at: string;
+  ends_at: string;
+  opens_at: string;
+  url: string;
+  calendar_url: string;
+  reminder: boolean;
 }
 
 export type JoinTarget = { team: string } | { invite: string };
@@ -243,6 +297,124 @@ export interface RoomJoinAck {
   self: Participant;
   participants: Participant[];
   consultation: RoomInfo;
+  /** STUN/TURN for this participant (short-lived TURN credentials); [] when none are configured. */
+  ice_servers: RTCIceServer[];
+}
+
+// ---- connection quality and the ops overview -----------------------------------------
+
+export type IceState = "new" | "checking" | "connected" | "completed" | "failed" | "disconnected" | "closed";
+export type MediaPath = "direct" | "stun" | "relay" | "unknown";
+
+/** One peer connection's health, as `quality_report` sends it (`to` is the remote participant). */
+export interface PeerQuality {
+  to: string;
+  ice_state: IceState;
+  path?: MediaPath;
+  rtt_ms?: number;
+  loss_pct?: number;
+  bitrate_kbps?: number;
+  fps?: number;
+}
+
+export interface QualityReportBody {
+  consultation_id: string;
+  peers: PeerQuality[];
+}
+
+/** A peer as ops see it: the health without `to`; figures not measured are null. */
+export interface OpsPeer {
+  ice_state: IceState;
+  path: MediaPath;
+  rtt_ms: number | null;
+  loss_pct: number | null;
+  bitrate_kbps: number | null;
+  fps: number | null;
+}
+
+export interface OpsConnection {
+  role: ParticipantRole | string;
+  connected: boolean;
+  peers: OpsPeer[];
+  /** Seconds since the participant's last quality report; null before the first one. */
+  report_age_seconds: number | null;
+}
+
+export interface OpsConsultation {
+  id: string;
+  team: string;
+  kind: ConsultationKind | string;
+  state: ConsultationState | string;
+  started_at: string | null;
+  duration_seconds: number;
+  waiting: number;
+  longest_wait_seconds: number;
+  participants: Partial<Record<ParticipantRole, number>>;
+  connections: OpsConnection[];
+}
+
+export interface OpsQueue {
+  team: string;
+  waiting: number;
+  longest_wait_seconds: number;
+}
+
+/** `ops_snapshot`: metadata only, never names, chat, files or whiteboard. */
+export interface OpsSnapshot {
+  at: string;
+  consultations: OpsConsultation[];
+  queues: OpsQueue[];
+  totals: { live: number; waiting: number; connected_sockets: number };
+}
+
+/** One ended consultation of `GET /api/ops/consultations`. */
+export interface OpsHistoryEntry {
+  id: string;
+  team: string;
+  kind: ConsultationKind | string;
+  started_at: string | null;
+  ended_at: string | null;
+  duration_seconds: number;
+  participants: number;
+  features: string[];
+}
+
+export interface OpsHistory {
+  day: string;
+  consultations: OpsHistoryEntry[];
+}
+
+// ---- the pre-call check -------------------------------------------------------------------
+
+/** `GET /api/precall`. */
+export interface PrecallInfo {
+  channel: string;
+  session_seconds: number;
+  ice_servers: RTCIceServer[];
+}
+
+/** `POST /api/precall`. */
+export interface PrecallAnswer {
+  type: "answer";
+  sdp: string;
+  session_id: string;
+  expires_in: number;
+}
+
+/** What the server's echo peer saw: host = direct, srflx = through NAT (STUN), relay = TURN. */
+export type PrecallPath = "host" | "srflx" | "relay" | "none";
+
+/** `GET /api/precall/<id>` and `DELETE /api/precall/<id>`. */
+export interface PrecallReport {
+  session_id: string;
+  state: string;
+  elapsed_seconds: number;
+  seconds_left: number;
+  media: Record<"audio" | "video", { packets_received: number; packets_lost: number }>;
+  rtt_ms: number | null;
+  probe_messages: number;
+  path: PrecallPath;
+  candidates: { local: string | null; remote: string | null; protocol: string | null };
 }
 
 export interface FileInfo {
@@ -286,6 +458,17 @@ export interface UploadResult {
 }
 
 type Empty = Record<string, never>;
+
+/** A Socket.IO binary attachment as it arrives (an ArrayBuffer in browsers). */
+export type Binary = ArrayBuffer | Uint8Array;
+
+export interface BoardSyncAck {
+  /** What the server has and we lack (a Yjs update). */
+  update: Binary;
+  /** The server's state vector, to compute what it lacks from us. */
+  state_vector: Binary;
+  locked: boolean;
+}
 interface ConsultationRef {
   consultation_id: string;
 }
@@ -308,12 +491,18 @@ export interface ClientEvents {
   consultation_end: { payload: ConsultationRef; ack: Empty };
   chat_send: { payload: ConsultationRef & { client_id: string; body: string }; ack: ChatSendAck };
   chat_history: { payload: ConsultationRef & { after_seq?: number; limit?: number }; ack: ChatPage };
+  quality_report: { payload: QualityReportBody; ack: Empty };
+  ops_snapshot_get: { payload: Empty; ack: OpsSnapshot };
+  board_sync: { payload: ConsultationRef & { state_vector: Uint8Array }; ack: BoardSyncAck };
+  board_update: { payload: ConsultationRef & { update: Uint8Array }; ack: Empty };
+  board_awareness: { payload: ConsultationRef & { update: Uint8Array }; ack: Empty };
+  board_lock: { payload: ConsultationRef & { locked: boolean }; ack: { locked: boolean } };
 }
 
 export type ClientEvent = keyof ClientEvents;
 
 export type LeaveReason = "left" | "removed" | "timeout";
-export type SessionClosedReason = "logout" | "removed" | "ended";
+export type SessionClosedReason = "logout" | "removed" | "ended" | "expired";
 
 /** Server-to-client events and their payloads. */
 export interface ServerEvents {
@@ -328,6 +517,18 @@ export interface ServerEvents {
   session_closed: { reason: SessionClosedReason };
   chat_message: ChatMessage;
   file_deleted: { consultation_id: string; file_id: string };
+  ops_snapshot: OpsSnapshot;
+  board_update: { consultation_id: string; from: string; update: Binary };
+  board_awareness: { consultation_id: string; from: string; update: Binary };
+  board_awareness_gone: { consultation_id: string; from: string };
+  board_state: { consultation_id: string; locked: boolean };
 }
 
 export type ServerEvent = keyof ServerEvents;
+
+export interface Branding {
+  name: string;
+  logo_url: string | null;
+  colors: { primary: string; accent: string } | null;
+  imprint_url: string | null;
+}

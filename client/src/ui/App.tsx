@@ -1,4 +1,7 @@
 import { AdvisorRoom } from "./AdvisorRoom";
+import { Book } from "./Book";
+import { BrandingProvider } from "./branding";
+import { Check } from "./Check";
 import { Customer } from "./Customer";
 import { Dashboard } from "./Dashboard";
 import { I18nProvider } from "./i18n";
@@ -20,10 +23,14 @@ function Routes() {
       return <Dashboard />;
     case "ops":
       return <Ops />;
+    case "check":
+      return <Check />;
     case "receipt":
       return <Receipt key={route.token} token={route.token} />;
     case "team":
       return <Join key={`t:${route.slug}`} team={route.slug} />;
+    case "book":
+      return <Book key={`b:${route.slug}`} slug={route.slug} />;
     case "invite":
       return <Join key={`i:${route.token}`} invite={route.token} />;
     case "customer":
@@ -37,8 +44,10 @@ function Routes() {
 
 export function App() {
   return (
-    <I18nProvider>
-      <Routes />
-    </I18nProvider>
+    <BrandingProvider>
+      <I18nProvider>
+        <Routes />
+      </I18nProvider>
+    </BrandingProvider>
   );
 }

@@ -224,6 +224,7 @@ export function ChatPanel({
   return (
     <section
       className={`chat-panel ${dragging > 0 ? "dragging" : ""} ${hidden ? "is-hidden" : ""}`}
+      id="room-panel-chat"
       aria-labelledby="chat-title"
       data-testid="chat-panel"
       {...dragHandlers}
@@ -232,7 +233,7 @@ export function ChatPanel({
         <Icon name="chat" size={18} /> {t("chat.title")}
       </h2>
       {snap.historyError && <Notice kind="error">{t("chat.historyFailed")}</Notice>}
-      <ol className="chat-list" ref={list} onScroll={onScroll} aria-label={t("chat.messages")} aria-live="polite">
+      <ol className="chat-list" ref={list} onScroll={onScroll} aria-label={t("chat.messages")}>
         {empty && <li className="chat-empty muted small">{snap.loaded ? t("chat.empty") : t("chat.loading")}</li>}
         {snap.messages.map((m) => {
           const own = selfId !== null && m.from === selfId;

@@ -1,12 +1,13 @@
 // `/c`: the customer's page: lobby, then the room once admitted.
 import { useEffect, useState } from "react";
 import { api } from "../protocol/api";
-import type { Guest, LobbyStatus } from "../protocol/types";
+import type { Connection, ConnectionState } from "../protocol/connection";
+import type { ErrorBody, Guest, LobbyStatus } from "../protocol/types";
 import type { Key } from "../i18n";
 import { ConnectionBanner } from "./ConnectionBanner";
 import { useConnection, useConnectionState } from "./hooks";
 import { useI18n } from "./i18n";
-import { Notice, Page, Spinner } from "./Layout";
+import { Announcer, Notice, Page, Spinner } from "./Layout";
 import { Room } from "./Room";
 import { ReceiptOffer } from "./Receipt";
 
@@ -51,13 +52,21 @@ export function Customer() {
 }
 
 function GuestView({ guest }: { guest: Guest }) {
-  const { t, errorText } = useI18n();
+  const { t } = useI18n();
   const final = guest.status !== "waiting" && guest.status !== "admitted";
   const conn = useConnection(!final);
   const { state, error } = useConnectionState(conn);
   const [status, setStatus] = useState<LobbyStatus>(guest.status);
   const [consultationId, setConsultationId] = useState(guest.consultation_id);
   const [statusError, setStatusError] = useState<unknown>(null);
+  // The lobby's state, told to screen readers as it changes (the region stays in the page
+  // from the lobby into the room and to the end).
+  const [told, setTold] = useState("");
+  useEffect(() => {
+    if (status === "waiting") setTold(t("announce.waiting"));
+    else if (status === "admitted") setTold(t("announce.admitted"));
+    else setTold(t(FINAL[status]));
+  }, [status, t]);
 
   useEffect(() => {
     if (!conn) return undefined;
@@ -83,11 +92,49 @@ function GuestView({ guest }: { guest: Guest }) {
     return () => offs.forEach((off) => off());
   }, [conn]);
 
+  return (
+    <>
+      <Announcer message={told} testId="lobby-announcer" />
+      <GuestBody
+        guest={guest}
+        conn={conn}
+        state={state}
+        error={error}
+        status={status}
+        consultationId={consultationId}
+        statusError={statusError}
+        setStatus={setStatus}
+      />
+    </>
+  );
+}
+
+function GuestBody({
+  guest,
+  conn,
+  state,
+  error,
+  status,
+  consultationId,
+  statusError,
+  setStatus,
+}: {
+  guest: Guest;
+  conn: Connection | null;
+  state: ConnectionState;
+  error: ErrorBody | null;
+  status: LobbyStatus;
+  consultationId: string;
+  statusError: unknown;
+  setStatus: (status: LobbyStatus) => void;
+}) {
+  const { t, errorText } = useI18n();
   if (status !== "waiting" && status !== "admitted") {
     // One element for every final state, so that a receipt link already shown stays
     // on screen if the state changes once more (say from "left" to "ended").
     return (
       <section className="card narrow">
+        <h1 className="visually-hidden">{t("room.heading")}</h1>
         <Notice testId={status === "refused" ? "lobby-refused" : "room-ended"}>{t(FINAL[status])}</Notice>
         {status !== "refused" && <ReceiptOffer />}
       </section>
@@ -101,7 +148,7 @@ function GuestView({ guest }: { guest: Guest }) {
         conn={conn}
         consultationId={consultationId}
         role="customer"
-        onOver={(reason) => setStatus(reason === "logout" ? "left" : reason)}
+        onOver={(reason) => setStatus(reason === "logout" ? "left" : reason === "expired" ? "ended" : reason)}
       />
     );
   }

@@ -11,6 +11,18 @@ import { useI18n } from "./i18n";
 import { Notice, Page, Spinner } from "./Layout";
 import { linkHandler, navigate } from "./router";
 import { AccountHeader, useAccount } from "./Account";
+import { AppointmentsCard } from "./Appointments";
+import {
+  arrivals,
+  askNotificationPermission,
+  loadAlertPrefs,
+  notificationsSupported,
+  playTone,
+  saveAlertPrefs,
+  showNotification,
+  unlockAudio,
+  type AlertPrefs,
+} from "./alerts";
 import { ConnectionBanner } from "./ConnectionBanner";
 
 function absoluteUrl(url: string): string {
@@ -51,14 +63,16 @@ export function Dashboard() {
 }
 
 function AdvisorDashboard({ account }: { account: Account }) {
-  const { errorText } = useI18n();
+  const { t, errorText } = useI18n();
   const conn = useConnection(true);
   const { state, error: connError } = useConnectionState(conn);
   const [queue, setQueue] = useState<QueueEntry[]>([]);
   const [consultations, setConsultations] = useState<ConsultationLive[] | null>(null);
   const [actionError, setActionError] = useState<unknown>(null);
   const [invite, setInvite] = useState<{ consultationId: string; url: string } | null>(null);
+  const [alerts, setAlerts] = useState<AlertPrefs>(loadAlertPrefs);
   const known = useRef(new Set<string>());
+  const seen = useRef<Set<string> | null>(null);
   useEffect(() => {
     known.current = new Set((consultations ?? []).map((c) => c.id));
   }, [consultations]);
@@ -110,6 +124,27 @@ function AdvisorDashboard({ account }: { account: Account }) {
     if (state === "refused" && connError?.code === "not_authenticated") navigate("/login", true);
   }, [state, connError]);
 
+  // A customer who starts waiting in the team queue or in one of our lobbies: alert.
+  useEffect(() => {
+    if (consultations === null) return; // not loaded yet: nothing to compare with
+    const waiting = [
+      ...queue.map((entry) => entry.participant_id),
+      ...consultations.flatMap((c) => c.waiting.map((entry) => entry.participant_id)),
+    ];
+    if (seen.current === null) {
+      seen.current = new Set(waiting); // those waiting when the dashboard opened are no news
+      return;
+    }
+    if (arrivals(seen.current, waiting).length === 0) return;
+    if (alerts.sound) playTone();
+    if (alerts.notify) showNotification(t("alert.title"), t("alert.body", { name: t("app.name") }));
+  }, [queue, consultations, alerts, t]);
+
+  const changeAlerts = (next: AlertPrefs) => {
+    setAlerts(next);
+    saveAlertPrefs(next);
+  };
+
   const run = async (action: () => Promise<unknown>) => {
     setActionError(null);
     try {
@@ -145,6 +180,7 @@ function AdvisorDashboard({ account }: { account: Account }) {
 
   return (
     <div className="dashboard">
+      <h1 className="visually-hidden">{t("dash.title")}</h1>
       <ConnectionBanner state={state} error={connError} />
       {actionError !== null && (
         <Notice kind="error" testId="dashboard-error">
@@ -155,6 +191,8 @@ function AdvisorDashboard({ account }: { account: Account }) {
         <div className="column">
           <QueueCard queue={queue} onPickup={(entry) => void pickup(entry)} />
           <InstantLinkCard account={account} />
+          <AlertsCard prefs={alerts} onChange={changeAlerts} />
+          <AppointmentsCard account={account} />
         </div>
         <div className="column">
           <NewConsultationCard invite={invite} onCreate={create} />
@@ -272,6 +310,54 @@ function NewConsultationCard({
           <p className="small">{t("dash.inviteCreated")}</p>
           <CopyField value={invite.url} label={t("dash.inviteCreated")} testId="invite-url" />
         </div>
+      )}
+    </section>
+  );
+}
+
+function AlertsCard({ prefs, onChange }: { prefs: AlertPrefs; onChange: (prefs: AlertPrefs) => void }) {
+  const { t } = useI18n();
+  const [denied, setDenied] = useState(notificationsSupported() && Notification.permission === "denied");
+  const toggleSound = (on: boolean) => {
+    if (on) {
+      unlockAudio(); // a click: browsers let the page make sound from now on
+      playTone(); // and the advisor hears what it will sound like
+    }
+    onChange({ ...prefs, sound: on });
+  };
+  const toggleNotify = async (on: boolean) => {
+    if (!on) return onChange({ ...prefs, notify: false });
+    const permission = await askNotificationPermission();
+    setDenied(permission === "denied");
+    onChange({ ...prefs, notify: permission === "granted" });
+  };
+  return (
+    <section className="card" aria-labelledby="alerts-title">
+      <h2 id="alerts-title">{t("alert.settings")}</h2>
+      <p className="muted small">{t("alert.hint")}</p>
+      <label className="check">
+        <input
+          type="checkbox"
+          checked={prefs.sound}
+          onChange={(e) => toggleSound(e.target.checked)}
+          data-testid="alert-sound"
+        />
+        <span>{t("alert.sound")}</span>
+      </label>
+      <label className="check">
+        <input
+          type="checkbox"
+          checked={prefs.notify}
+          disabled={!notificationsSupported()}
+          onChange={(e) => void toggleNotify(e.target.checked)}
+          data-testid="alert-notify"
+        />
+        <span>{t("alert.notify")}</span>
+      </label>
+      {denied && (
+        <p className="small muted" role="status" data-testid="alert-denied">
+          {t("alert.denied")}
+        </p>
       )}
     </section>
   );

@@ -1,14 +1,19 @@
-import { useEffect, useId, useState, type FormEvent } from "react";
+import { useEffect, useState, type FormEvent } from "react";
 import { api } from "../protocol/api";
 import { ApiError } from "../protocol/errors";
-import type { JoinTarget, Notice as PrivacyNotice } from "../protocol/types";
+import { formatDateTime } from "../i18n";
+import type { InviteJoinInfo, JoinTarget, Notice as PrivacyNotice } from "../protocol/types";
+import { ConsentFields } from "./ConsentFields";
 import { useI18n } from "./i18n";
 import { Notice, Page, Spinner } from "./Layout";
-import { navigate } from "./router";
+import { linkHandler, navigate } from "./router";
 
-const NAME_MAX = 60;
-
-type Loaded = { title: string; notice: PrivacyNotice; target: JoinTarget };
+type Loaded = {
+  title: string;
+  notice: PrivacyNotice;
+  target: JoinTarget;
+  appointment?: InviteJoinInfo["appointment"];
+};
 
 /** `/t/<slug>` (team instant link) and `/i/<token>` (invite link). */
 export function Join(props: { team: string } | { invite: string }) {
@@ -27,7 +32,12 @@ export function Join(props: { team: string } | { invite: string }) {
         return { title: info.team.name, notice: info.notice, target: { team: props.team } };
       }
       const info = await api.inviteJoinInfo(props.invite);
-      return { title: info.consultation.title ?? "", notice: info.notice, target: { invite: props.invite } };
+      return {
+        title: info.consultation.title ?? "",
+        notice: info.notice,
+        target: { invite: props.invite },
+        appointment: info.appointment,
+      };
     };
     load()
       .then((value) => !cancelled && setLoaded(value))
@@ -63,7 +73,6 @@ export function Join(props: { team: string } | { invite: string }) {
 
 function JoinForm({ loaded, isTeam }: { loaded: Loaded; isTeam: boolean }) {
   const { t, lang, errorText } = useI18n();
-  const noticeId = useId();
   const [ack, setAck] = useState(false);
   const [firstName, setFirstName] = useState("");
   const [lastName, setLastName] = useState("");
@@ -90,59 +99,58 @@ function JoinForm({ loaded, isTeam }: { loaded: Loaded; isTeam: boolean }) {
     }
   };
 
+  const checkUrl = `/check?back=${encodeURIComponent(location.pathname)}`;
+  const appointment = loaded.appointment;
   const heading = isTeam
     ? t("join.titleTeam", { team: loaded.title })
-    : loaded.title
-      ? `${t("join.titleInvite")}: ${loaded.title}`
-      : t("join.titleInvite");
+    : appointment
+      ? t("join.appointment", { when: formatDateTime(lang, appointment.starts_at) })
+      : loaded.title
+        ? `${t("join.titleInvite")}: ${loaded.title}`
+        : t("join.titleInvite");
+  const bookUrl = "team" in loaded.target ? `/t/${encodeURIComponent(loaded.target.team)}/book` : null;
+
+  if (appointment && !appointment.open) {
+    return (
+      <section className="card narrow">
+        <h1>{heading}</h1>
+        <Notice testId="join-not-open">{t("join.notOpen", { when: formatDateTime(lang, appointment.opens_at) })}</Notice>
+        <p>
+          <a href={checkUrl} onClick={linkHandler(checkUrl)} data-testid="check-link">
+            {t("check.link")}
+          </a>
+        </p>
+      </section>
+    );
+  }
 
   return (
     <section className="card narrow">
       <h1>{heading}</h1>
       <p className="muted">{t("join.intro")}</p>
+      <p>
+        <a href={checkUrl} onClick={linkHandler(checkUrl)} data-testid="check-link">
+          {t("check.link")}
+        </a>
+      </p>
+      {bookUrl && (
+        <p>
+          <a href={bookUrl} onClick={linkHandler(bookUrl)} data-testid="book-link">
+            {t("book.link")}
+          </a>
+        </p>
+      )}
       <form className="form" onSubmit={submit} noValidate>
-        <div className="privacy" id={noticeId} tabIndex={0} aria-label={t("join.notice")}>
-          <h2>{t("join.notice")}</h2>
-          <div className="privacy-text" data-testid="privacy-notice">
-            {loaded.notice.text[lang]}
-          </div>
-        </div>
-        <label className="check">
-          <input
-            type="checkbox"
-            checked={ack}
-            onChange={(e) => setAck(e.target.checked)}
-            aria-describedby={noticeId}
-            data-testid="join-ack"
-          />
-          <span>{t("join.ack")}</span>
-        </label>
-        <div className="field-row">
-          <label className="field">
-            <span>{t("join.firstName")}</span>
-            <input
-              name="given-name"
-              autoComplete="given-name"
-              required
-              maxLength={NAME_MAX}
-              value={firstName}
-              onChange={(e) => setFirstName(e.target.value)}
-              data-testid="join-first-name"
-            />
-          </label>
-          <label className="field">
-            <span>{t("join.lastName")}</span>
-            <input
-              name="family-name"
-              autoComplete="family-name"
-              required
-              maxLength={NAME_MAX}
-              value={lastName}
-              onChange={(e) => setLastName(e.target.value)}
-              data-testid="join-last-name"
-            />
-          </label>
-        </div>
+        <ConsentFields
+          notice={loaded.notice}
+          ack={ack}
+          onAck={setAck}
+          firstName={firstName}
+          onFirstName={setFirstName}
+          lastName={lastName}
+          onLastName={setLastName}
+          testPrefix="join" named
+        />
         {error && (
           <Notice kind="error" testId="join-error">
             {error}

@@ -1,5 +1,6 @@
-// `/ops`: the anonymous usage statistics, for ops accounts only.
-import { useCallback, useEffect, useId, useRef, useState, type FormEvent } from "react";
+// `/ops`, for ops accounts only: the live overview, the ended consultations of a day and
+// the anonymous usage statistics.
+import { useCallback, useEffect, useId, useState, type FormEvent } from "react";
 import { api, statsCsvUrl } from "../protocol/api";
 import { ApiError } from "../protocol/errors";
 import type { StatsAnswer, StatsGroup, StatsQuery } from "../protocol/types";
@@ -8,10 +9,11 @@ import { AccountHeader, useAccount } from "./Account";
 import { Icon } from "./icons";
 import { useI18n } from "./i18n";
 import { Notice, Page, Spinner } from "./Layout";
+import { DayField, isDay, isTeam, TeamField, useFirstLoad } from "./OpsForm";
+import { OpsHistory } from "./OpsHistory";
+import { OpsLive } from "./OpsLive";
 import { linkHandler, navigate } from "./router";
 
-const DAY = /^\d{4}-\d{2}-\d{2}$/;
-const SLUG = /^[a-z0-9][a-z0-9-]{0,63}$/;
 /** The default range: the last 30 days, today included (days in UTC, as the server counts). */
 const DEFAULT_DAYS = 30;
 
@@ -30,7 +32,7 @@ export function Ops() {
   const { account, error } = useAccount();
 
   useEffect(() => {
-    document.title = `${t("ops.title")} · ${t("app.name")}`;
+    document.title = `${t("ops.pageTitle")} · ${t("app.name")}`;
   }, [t]);
 
   let body;
@@ -45,7 +47,14 @@ export function Ops() {
         </a>
       </section>
     );
-  else body = <Statistics />;
+  else
+    body = (
+      <>
+        <OpsLive />
+        <OpsHistory />
+        <Statistics />
+      </>
+    );
 
   return (
     <Page header={account && <AccountHeader account={account} />} wide>
@@ -88,62 +97,26 @@ function Statistics() {
     [t, errorText],
   );
 
-  // Once, with the default range; later loads come from the form (a language switch,
-  // which makes a new `load`, must not reset the query).
-  const first = useRef(true);
-  useEffect(() => {
-    if (!first.current) return;
-    first.current = false;
-    void load(defaultQuery());
-  }, [load]);
+  // Once, with the default range; later loads come from the form.
+  useFirstLoad(load, defaultQuery);
 
   const submit = (event: FormEvent) => {
     event.preventDefault();
     const query = { from: form.from.trim(), to: form.to.trim(), team: form.team.trim().toLowerCase() };
-    if (!DAY.test(query.from) || !DAY.test(query.to)) return setError(t("ops.badDate"));
+    if (!isDay(query.from) || !isDay(query.to)) return setError(t("ops.badDate"));
     if (query.from > query.to) return setError(t("ops.badRange"));
-    if (query.team && !SLUG.test(query.team)) return setError(t("ops.badTeam"));
+    if (!isTeam(query.team)) return setError(t("ops.badTeam"));
     void load(query);
   };
 
   return (
     <section className="card" aria-labelledby={`${formId}-title`}>
-      <h1 id={`${formId}-title`}>{t("ops.title")}</h1>
+      <h2 id={`${formId}-title`}>{t("ops.title")}</h2>
       <p className="muted">{t("ops.intro")}</p>
       <form className="stats-form" onSubmit={submit} noValidate>
-        <label className="field">
-          <span>{t("ops.from")}</span>
-          <input
-            type="date"
-            required
-            value={form.from}
-            onChange={(e) => setForm({ ...form, from: e.target.value })}
-            data-testid="ops-from"
-          />
-        </label>
-        <label className="field">
-          <span>{t("ops.to")}</span>
-          <input
-            type="date"
-            required
-            value={form.to}
-            onChange={(e) => setForm({ ...form, to: e.target.value })}
-            data-testid="ops-to"
-          />
-        </label>
-        <label className="field">
-          <span>{t("ops.team")}</span>
-          <input
-            type="text"
-            value={form.team}
-            maxLength={64}
-            placeholder={t("ops.teamPlaceholder")}
-            autoComplete="off"
-            spellCheck={false}
-            onChange={(e) => setForm({ ...form, team: e.target.value })}
-            data-testid="ops-team"
-          />
-        </label>
+        <DayField label={t("ops.from")} value={form.from} onChange={(from) => setForm({ ...form, from })} testId="ops-from" />
+        <DayField label={t("ops.to")} value={form.to} onChange={(to) => setForm({ ...form, to })} testId="ops-to" />
+        <TeamField label={t("ops.team")} value={form.team} onChange={(team) => setForm({ ...form, team })} testId="ops-team" />
         <button type="submit" className="button primary" disabled={loading} data-testid="ops-show">
           {t("ops.show")}
         </button>

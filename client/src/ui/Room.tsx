@@ -1,9 +1,19 @@
 // The consultation room, shared by the customer (/c) and the advisor (/room/<id>).
-import { useCallback, useEffect, useRef, useState, useSyncExternalStore, type ReactNode } from "react";
+import {
+  useCallback,
+  useEffect,
+  useRef,
+  useState,
+  useSyncExternalStore,
+  type KeyboardEvent,
+  type ReactNode,
+} from "react";
+import { BoardSession, colorFor, type BoardSnapshot } from "../protocol/board";
 import { ChatStore, type ChatSnapshot } from "../protocol/chat";
 import type { Connection } from "../protocol/connection";
 import { ApiError } from "../protocol/errors";
 import { PeerManager, type PeerSnapshot } from "../protocol/peers";
+import { QualityReporter } from "../protocol/quality";
 import type { ClientEvent, ClientEvents, Participant, ParticipantRole, RoomInfo, ServerEvents } from "../protocol/types";
 import type { Key } from "../i18n";
 import { ConfirmButton } from "./ConfirmButton";
@@ -11,11 +21,12 @@ import { ConnectionBanner } from "./ConnectionBanner";
 import { useConnectionState } from "./hooks";
 import { Icon } from "./icons";
 import { useI18n } from "./i18n";
-import { Notice, Spinner } from "./Layout";
+import { Announcer, Notice, Spinner } from "./Layout";
 import { navigate } from "./router";
 import { mediaErrorKey, openMedia } from "./media";
 import { Badges, ConsentScreen, RoomOver, type OverReason } from "./RoomParts";
 import { ChatPanel } from "./Chat";
+import { MainScreen, type ScreenShareView } from "./MainScreen";
 import { useMediaQuery } from "./hooks";
 import { VideoTile } from "./VideoTile";
 
@@ -37,13 +48,11 @@ export function Room({
   conn,
   consultationId,
   role,
-  iceServers,
   onOver,
 }: {
   conn: Connection;
   consultationId: string;
   role: ParticipantRole;
-  iceServers?: RTCIceServer[];
   /** Told when the room is over for this participant (the caller may show its own end screen). */
   onOver?: (reason: OverReason) => void;
 }) {
@@ -60,8 +69,15 @@ export function Room({
   const [actionError, setActionError] = useState<unknown>(null);
   const [chat, setChat] = useState<ChatStore | null>(null);
   const chatRef = useRef<ChatStore | null>(null);
+  const [board, setBoard] = useState<BoardSession | null>(null);
+  const boardRef = useRef<BoardSession | null>(null);
+  const [screen, setScreen] = useState<{ stream: MediaStream; since: number } | null>(null);
+  const [presenceNews, setPresenceNews] = useState("");
+  const known = useRef<Map<string, string> | null>(null);
+  const screenRef = useRef<MediaStream | null>(null);
 
   const manager = useRef<PeerManager | null>(null);
+  const reporter = useRef<QualityReporter | null>(null);
   const stream = useRef<MediaStream | null>(null);
   const joined = useRef(false);
   const selfId = useRef<string | null>(null);
@@ -69,8 +85,21 @@ export function Room({
   /** Participants announced while our first room_join was under way. */
   const announced = useRef<Map<string, Participant> | null>(null);
 
+  const stopShare = useCallback(() => {
+    const media = screenRef.current;
+    if (!media) return;
+    screenRef.current = null;
+    manager.current?.setScreenStream(null);
+    boardRef.current?.setLocal({ screen: null });
+    media.getTracks().forEach((track) => track.stop());
+    setScreen(null);
+  }, []);
+
   const stopEverything = useCallback(() => {
+    stopShare();
     joined.current = false;
+    reporter.current?.stop();
+    reporter.current = null;
     manager.current?.close();
     manager.current = null;
     stream.current?.getTracks().forEach((track) => track.stop());
@@ -78,7 +107,7 @@ export function Room({
     early.current = [];
     setLocalStream(null);
     setPeers([]);
-  }, []);
+  }, [stopShare]);
 
   const onOverRef = useRef(onOver);
   onOverRef.current = onOver;
@@ -106,9 +135,11 @@ export function Room({
       }
       return;
     }
-    const { self: me, participants, consultation } = answer.data;
+    const { self: me, participants, consultation, ice_servers: iceServers } = answer.data;
     // The chat catches up with what it missed (after the highest seq it has seen).
     void chatRef.current?.joined(me.id, me.name);
+    // The board syncs after every join (sync step 1 and 2; resends what the server lacks).
+    void boardRef.current?.joined({ name: me.name, color: colorFor(me.id), role: me.role });
     setInfo(consultation);
     setSelf(me);
     selfId.current = me.id;
@@ -126,9 +157,19 @@ export function Room({
         onChange: () => setPeers(created.snapshot()),
       });
       created.setLocalStream(stream.current);
+      created.setScreenStream(screenRef.current);
       manager.current = created;
       mgr = created;
+      reporter.current?.stop();
+      reporter.current = new QualityReporter({
+        consultationId,
+        peers: () => created.stats(),
+        send: (body) => conn.request("quality_report", body),
+      });
+      reporter.current.start();
     } else {
+      // Fresh TURN credentials for the ICE restart that follows a reconnect.
+      mgr.setIceServers(iceServers ?? []);
       // After a reconnect: forget peers that are gone.
       const ids = new Set(present.map((p) => p.id));
       for (const peer of mgr.snapshot()) if (!ids.has(peer.id)) mgr.remove(peer.id);
@@ -144,7 +185,7 @@ export function Room({
     if (audio !== me.audio || video !== me.video) {
       void conn.request("media_update", { consultation_id: consultationId, audio, video });
     }
-  }, [conn, consultationId, iceServers, finish, stopEverything]);
+  }, [conn, consultationId, finish, stopEverything]);
 
   const start = async (withMedia: boolean) => {
     setActionError(null);
@@ -182,6 +223,56 @@ export function Room({
       if (chatRef.current === store) chatRef.current = null;
     };
   }, [conn, consultationId]);
+
+  // The whiteboard of this consultation: listens from the start, syncs once the room is joined.
+  useEffect(() => {
+    const session = new BoardSession(conn, consultationId);
+    boardRef.current = session;
+    setBoard(session);
+    return () => {
+      session.dispose();
+      if (boardRef.current === session) boardRef.current = null;
+    };
+  }, [conn, consultationId]);
+
+  const boardSnap = useSyncExternalStore(board?.subscribe ?? noSubscription, board?.snapshot ?? (() => EMPTY_BOARD));
+
+  // Screen shares announced on the board's awareness tell the peers which track is a screen.
+  useEffect(() => {
+    const mgr = manager.current;
+    if (!mgr) return;
+    for (const p of others) {
+      const announced = boardSnap.peers.find((peer) => peer.participantId === p.id && peer.state.screen);
+      mgr.setRemoteScreen(p.id, announced?.state.screen?.stream ?? null);
+    }
+  }, [boardSnap.peers, others, peers]);
+
+  const startShare = async () => {
+    setActionError(null);
+    if (!navigator.mediaDevices?.getDisplayMedia) {
+      setActionError(new ApiError("screen_unsupported", "getDisplayMedia is not available"));
+      return;
+    }
+    let media: MediaStream;
+    try {
+      media = await navigator.mediaDevices.getDisplayMedia({ video: true, audio: false });
+    } catch (err) {
+      if (!(err instanceof DOMException && err.name === "NotAllowedError")) {
+        setActionError(new ApiError("screen_failed", String(err)));
+      }
+      return;
+    }
+    stopShare();
+    const since = boardRef.current?.nextScreenSince() ?? 1;
+    screenRef.current = media;
+    // Announce first (the others learn which stream is the screen), then add the track.
+    boardRef.current?.setLocal({ screen: { stream: media.id, since } });
+    manager.current?.setScreenStream(media);
+    media.getVideoTracks()[0]?.addEventListener("ended", () => {
+      if (screenRef.current === media) stopShare();
+    });
+    setScreen({ stream: media, since });
+  };
 
   // Room events; they matter once joined, signals that arrive before are kept.
   useEffect(() => {
@@ -255,6 +346,20 @@ export function Room({
     };
   }, [conn, consultationId, role, stopEverything]);
 
+  // Told to screen readers: who joined or left since we are in the room.
+  const joinedRoom = phase.name === "joined";
+  useEffect(() => {
+    if (!joinedRoom) return;
+    const now = new Map(others.map((p) => [p.id, p.name]));
+    const before = known.current;
+    known.current = now;
+    if (!before) return;
+    const news: string[] = [];
+    for (const [id, name] of now) if (!before.has(id)) news.push(t("announce.joined", { name }));
+    for (const [id, name] of before) if (!now.has(id)) news.push(t("announce.left", { name }));
+    if (news.length > 0) setPresenceNews(news.join(" "));
+  }, [joinedRoom, others, t]);
+
   useEffect(() => {
     document.title = info?.title ? `${info.title} · ${t("app.name")}` : t("app.name");
   }, [info, t]);
@@ -311,6 +416,19 @@ export function Room({
   }
 
   const peerOf = (id: string) => peers.find((p) => p.id === id);
+  const shares: ScreenShareView[] = [];
+  if (screen && self) {
+    shares.push({ participantId: self.id, name: self.name, since: screen.since, stream: screen.stream, local: true });
+  }
+  for (const p of others) {
+    const remote = peerOf(p.id)?.screen;
+    const announced = boardSnap.peers.find((peer) => peer.participantId === p.id && peer.state.screen);
+    const since = announced?.state.screen?.since;
+    if (remote && typeof since === "number") {
+      shares.push({ participantId: p.id, name: p.name, since, stream: remote, local: false });
+    }
+  }
+  const canShare = typeof navigator.mediaDevices?.getDisplayMedia === "function";
   const hasAudio = (localStream?.getAudioTracks().length ?? 0) > 0;
   const hasVideo = (localStream?.getVideoTracks().length ?? 0) > 0;
   const sorted = [...others].sort((a, b) => (a.role === b.role ? a.name.localeCompare(b.name) : a.role === "advisor" ? -1 : 1));
@@ -319,9 +437,16 @@ export function Room({
     <div className="room" data-testid="room">
       <ConnectionBanner state={connState} error={connError} />
       {actionError !== null && <Notice kind="error">{errorText(actionError)}</Notice>}
-      {info?.title && <h1 className="room-title">{info.title}</h1>}
+      <Announcer message={presenceNews} testId="presence-announcer" />
+      {info?.title ? (
+        <h1 className="room-title">{info.title}</h1>
+      ) : (
+        <h1 className="visually-hidden">{t("room.heading")}</h1>
+      )}
       <RoomLayout chat={chat} selfId={self?.id ?? null} consultationId={consultationId} role={role}>
-        <div className={`stage count-${Math.min(sorted.length, 5)}`}>
+        <div className="screens">
+        <MainScreen board={board} chat={chat} role={role} consultationId={consultationId} shares={shares} />
+        <div className="stage side" id="room-panel-video" aria-label={t("view.video")} role="region">
           {sorted.length === 0 && <p className="stage-empty">{t("room.alone")}</p>}
           {sorted.map((p) => {
             const peer = peerOf(p.id);
@@ -371,6 +496,7 @@ export function Room({
             badges={!audioOn ? <span className="badge-warn">{t("room.micOff")}</span> : null}
           />
         </div>
+        </div>
         <div className="controls" role="toolbar" aria-label={t("room.controls")}>
           <button
             type="button"
@@ -394,6 +520,18 @@ export function Room({
             <Icon name={videoOn ? "cam" : "camOff"} />
             <span>{videoOn ? t("room.cameraOff") : t("room.cameraOn")}</span>
           </button>
+          {canShare && (
+            <button
+              type="button"
+              className={`button control ${screen ? "on" : ""}`}
+              onClick={() => (screen ? stopShare() : void startShare())}
+              aria-pressed={screen !== null}
+              data-testid="share-screen-button"
+            >
+              <Icon name="screen" />
+              <span>{screen ? t("screen.stop") : t("screen.share")}</span>
+            </button>
+          )}
           <button
             type="button"
             className="button control"
@@ -420,12 +558,23 @@ export function Room({
   );
 }
 
+const EMPTY_BOARD: BoardSnapshot = { synced: false, locked: false, error: null, peers: [] };
 const EMPTY_CHAT: ChatSnapshot = { messages: [], outgoing: [], highestSeq: 0, loaded: false, historyError: null };
 const noSubscription = () => () => undefined;
 
+type View = "board" | "video" | "chat";
+const VIEWS: readonly { view: View; icon: "screen" | "cam" | "chat"; label: Key }[] = [
+  { view: "board", icon: "screen", label: "view.board" },
+  { view: "video", icon: "cam", label: "view.video" },
+  { view: "chat", icon: "chat", label: "view.chat" },
+];
+
 /**
- * Video and chat side by side; on a small screen one at a time, switched by two tabs (the
- * chat tab counts messages from others that arrived while the video was shown).
+ * Board, video and chat side by side; on a small screen (phone, tablet in portrait) one at
+ * a time, switched by three tabs (the chat tab counts messages from others that arrived
+ * while it was not shown). Every tab is in the tab order (Tab, then Enter or Space); the
+ * arrow keys move between them as well. New messages from others are told to screen
+ * readers in a live region of their own, whichever tab is shown.
  */
 function RoomLayout({
   chat,
@@ -442,7 +591,7 @@ function RoomLayout({
 }) {
   const { t } = useI18n();
   const narrow = useMediaQuery("(max-width: 900px)");
-  const [tab, setTab] = useState<"video" | "chat">("video");
+  const [tab, setTab] = useState<View>("board");
   const snap = useSyncExternalStore(chat?.subscribe ?? noSubscription, chat?.snapshot ?? (() => EMPTY_CHAT));
   const [seenSeq, setSeenSeq] = useState(0);
   const chatVisible = !narrow || tab === "chat";
@@ -450,36 +599,71 @@ function RoomLayout({
     if (chatVisible) setSeenSeq(snap.highestSeq);
   }, [chatVisible, snap.highestSeq]);
   const unread = chatVisible ? 0 : snap.messages.filter((m) => m.seq > seenSeq && m.from !== selfId).length;
+
+  // What arrived after the history was loaded, from others, is read out.
+  const [news, setNews] = useState("");
+  const toldSeq = useRef<number | null>(null);
+  useEffect(() => {
+    if (!snap.loaded) return;
+    if (toldSeq.current === null) {
+      toldSeq.current = snap.highestSeq;
+      return;
+    }
+    const told = toldSeq.current;
+    const fresh = snap.messages.filter((m) => m.seq > told && m.from !== selfId);
+    toldSeq.current = Math.max(told, snap.highestSeq);
+    if (fresh.length === 0) return;
+    setNews(
+      fresh
+        .map((m) =>
+          m.kind === "file" && m.file
+            ? t("announce.file", { name: m.name, file: m.file.name })
+            : t("announce.message", { name: m.name, text: m.body }),
+        )
+        .join(" "),
+    );
+  }, [snap, selfId, t]);
+
+  const tabs = useRef<(HTMLButtonElement | null)[]>([]);
+  const onKeyDown = (event: KeyboardEvent<HTMLDivElement>) => {
+    const at = VIEWS.findIndex((v) => v.view === tab);
+    const step = event.key === "ArrowRight" ? 1 : event.key === "ArrowLeft" ? -1 : 0;
+    if (step === 0) return;
+    event.preventDefault();
+    const next = VIEWS[(at + step + VIEWS.length) % VIEWS.length];
+    if (!next) return;
+    setTab(next.view);
+    tabs.current[VIEWS.indexOf(next)]?.focus();
+  };
+
   return (
     <>
-      <div className="room-tabs" role="tablist" aria-label={t("chat.tabs")}>
-        <button
-          type="button"
-          role="tab"
-          aria-selected={tab === "video"}
-          className={tab === "video" ? "active" : ""}
-          onClick={() => setTab("video")}
-          data-testid="video-tab"
-        >
-          <Icon name="cam" size={18} />
-          {t("chat.tabVideo")}
-        </button>
-        <button
-          type="button"
-          role="tab"
-          aria-selected={tab === "chat"}
-          className={tab === "chat" ? "active" : ""}
-          onClick={() => setTab("chat")}
-          data-testid="chat-tab"
-        >
-          <Icon name="chat" size={18} />
-          {t("chat.tabChat")}
-          {unread > 0 && (
-            <span className="badge" aria-label={t("chat.unread", { n: unread })}>
-              {unread}
-            </span>
-          )}
-        </button>
+      <Announcer message={news} testId="chat-announcer" />
+      <div className="room-tabs" role="tablist" aria-label={t("view.tabs")} onKeyDown={onKeyDown}>
+        {VIEWS.map(({ view, icon, label }, index) => (
+          <button
+            key={view}
+            ref={(el) => {
+              tabs.current[index] = el;
+            }}
+            type="button"
+            role="tab"
+            id={`room-tab-${view}`}
+            aria-selected={tab === view}
+            aria-controls={`room-panel-${view}`}
+            className={tab === view ? "active" : ""}
+            onClick={() => setTab(view)}
+            data-testid={`${view}-tab`}
+          >
+            <Icon name={icon} size={18} />
+            {t(label)}
+            {view === "chat" && unread > 0 && (
+              <span className="badge" aria-label={t("chat.unread", { n: unread })}>
+                {unread}
+              </span>
+            )}
+          </button>
+        ))}
       </div>
       <div className={`room-body show-${tab}`}>
         <div className="room-main">{children}</div>

@@ -6,7 +6,7 @@ import { useI18n } from "./i18n";
 import { Notice } from "./Layout";
 import { navigate } from "./router";
 
-export type OverReason = "ended" | "left" | "removed" | "logout";
+export type OverReason = "ended" | "left" | "removed" | "logout" | "expired";
 
 export function Badges({ participant: p }: { participant: Participant }) {
   const { t } = useI18n();
@@ -26,12 +26,14 @@ export function RoomOver({ reason, role }: { reason: OverReason; role: Participa
     left: "room.left",
     removed: "room.removed",
     logout: "room.loggedOut",
+    expired: "room.expired",
   };
   return (
     <section className="card narrow">
+      <h1 className="visually-hidden">{t("room.heading")}</h1>
       <Notice testId="room-ended">{t(text[reason])}</Notice>
       {role === "advisor" && (
-        <button type="button" className="button primary" onClick={() => navigate(reason === "logout" ? "/login" : "/dashboard")}>
+        <button type="button" className="button primary" onClick={() => navigate(reason === "logout" || reason === "expired" ? "/login" : "/dashboard")}>
           {t("room.backToDashboard")}
         </button>
       )}

@@ -11,6 +11,7 @@ export function VideoTile({
   participantId,
   placeholder,
   title,
+  muted,
 }: {
   stream: MediaStream | null;
   local?: boolean;
@@ -23,10 +24,18 @@ export function VideoTile({
   placeholder?: ReactNode;
   /** Tooltip of the caption (e.g. the full name). */
   title?: string;
+  /** Whether the sound is muted; a local tile always is, a remote one by default not. */
+  muted?: boolean;
 }) {
   const { t } = useI18n();
   const video = useRef<HTMLVideoElement>(null);
   const [blocked, setBlocked] = useState(false);
+  const silent = local || (muted ?? false);
+
+  useEffect(() => {
+    // React does not keep the `muted` property in step with the attribute on updates.
+    if (video.current) video.current.muted = silent;
+  }, [silent]);
 
   useEffect(() => {
     const element = video.current;
@@ -48,7 +57,7 @@ export function VideoTile({
         ref={video}
         autoPlay
         playsInline
-        muted={local}
+        muted={silent}
         data-testid={testId}
         data-participant-id={participantId}
       />

@@ -1,6 +1,7 @@
 import { createContext, useCallback, useContext, useMemo, useState, type ReactNode } from "react";
 import { detectLang, errorKey, translate, type Key, type Lang, type Vars } from "../i18n";
 import { ApiError } from "../protocol/errors";
+import { useBranding } from "./branding";
 
 export interface I18n {
   lang: Lang;
@@ -14,6 +15,7 @@ const I18nContext = createContext<I18n | null>(null);
 
 export function I18nProvider({ children }: { children: ReactNode }) {
   const [lang, setLangState] = useState<Lang>(() => detectLang());
+  const brandName = useBranding().name;
   const setLang = useCallback((next: Lang) => {
     setLangState(next);
     document.documentElement.lang = next;
@@ -23,10 +25,11 @@ export function I18nProvider({ children }: { children: ReactNode }) {
     return {
       lang,
       setLang,
-      t: (key, vars) => translate(lang, key, vars),
+      // the product name is the operator's (PARLEY_BRAND_NAME), in every language
+      t: (key, vars) => (key === "app.name" ? brandName : translate(lang, key, vars)),
       errorText: (err) => translate(lang, errorKey(err instanceof ApiError ? err.code : "generic")),
     };
-  }, [lang, setLang]);
+  }, [lang, setLang, brandName]);
   return <I18nContext.Provider value={value}>{children}</I18nContext.Provider>;
 }
 

@@ -17,7 +17,8 @@ type IconName =
   | "send"
   | "chat"
   | "download"
-  | "trash";
+  | "trash"
+  | "screen";
 
 const paths: Record<IconName, ReactElement> = {
   mic: (
@@ -71,6 +72,12 @@ const paths: Record<IconName, ReactElement> = {
   chat: <path d="M4 5h16v11H9l-5 4z" />,
   download: <path d="M12 4v11M7 10l5 5 5-5M5 20h14" />,
   trash: <path d="M4 7h16M9 7V4h6v3M6 7l1 13h10l1-13" />,
+  screen: (
+    <>
+      <rect x="3" y="4" width="18" height="12" rx="2" />
+      <path d="M8 20h8M12 16v4" />
+    </>
+  ),
 };
 
 export function Icon({ name, size = 20 }: { name: IconName; size?: number }) {

@@ -41,8 +41,10 @@ export type Route =
   | { name: "login" }
   | { name: "dashboard" }
   | { name: "ops" }
+  | { name: "check" }
   | { name: "receipt"; token: string }
   | { name: "team"; slug: string }
+  | { name: "book"; slug: string }
   | { name: "invite"; token: string }
   | { name: "customer" }
   | { name: "room"; consultationId: string }
@@ -60,12 +62,17 @@ function segment(value: string | undefined): string | null {
 export function matchRoute(pathname: string): Route {
   const parts = pathname.replace(/\/+$/, "").split("/").slice(1);
   const [head, arg, ...rest] = parts;
+  if (head === "t" && rest.length === 1 && rest[0] === "book") {
+    const slug = segment(arg);
+    return slug ? { name: "book", slug } : { name: "not_found" };
+  }
   if (rest.length > 0) return { name: "not_found" };
   if (parts.length === 0 || (parts.length === 1 && head === "")) return { name: "landing" };
   if (arg === undefined) {
     if (head === "login") return { name: "login" };
     if (head === "dashboard") return { name: "dashboard" };
     if (head === "ops") return { name: "ops" };
+    if (head === "check") return { name: "check" };
     if (head === "c") return { name: "customer" };
     return { name: "not_found" };
   }
