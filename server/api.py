@@ -8,7 +8,7 @@ from typing import Any
 from aiohttp import web
 from pydantic import TypeAdapter, ValidationError
 
-from server.state import BOARDS, CHAT, CONSULTATIONS, CORE, LOBBY, NOTIFIER, ROOM
+from server.state import BOARDS, CHAT, CLUSTER, CONSULTATIONS, CORE, LOBBY, NOTIFIER, ROOM
 from server.web_helpers import SETTINGS, cookies, csrf_token, envelope, read_json, set_cookie
 from signaling.core import consultation_view, names_of
 from signaling.errors import (
@@ -96,6 +96,14 @@ async def readyz(request: web.Request) -> web.Response:
         await request.app[CORE].db.ping()
     except Exception:
         raise NotReady("the database is not reachable") from None
+    cluster = request.app.get(CLUSTER)
+    if cluster is not None:
+        try:
+            await cluster.ping()
+        except Exception:
+            raise NotReady("Redis is not reachable") from None
+        if not cluster.ready:
+            raise NotReady("not yet hearing the other nodes through Redis") from None
     return envelope({"status": "ready"})
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator
@@ -29,6 +30,7 @@ from server.state import (
     APPOINTMENTS,
     BOARDS,
     CHAT,
+    CLUSTER,
     CONSULTATIONS,
     CORE,
     FILES,
@@ -46,12 +48,14 @@ from signaling.appointments import Appointments, Policy
 from signaling.board import Boards
 from signaling.board_store import BoardStore
 from signaling.chat import Chat
+from signaling.cluster import RedisCluster
 from signaling.consultations import Consultations
 from signaling.core import Core, Limits
 from signaling.files import Files
 from signaling.identity import SessionPolicy
 from signaling.lobby import Lobby
 from signaling.ops import Ops
+from signaling.ports import SingleNode
 from signaling.presence import Presence
 from signaling.room import Room
 from signaling.turn import IceConfig
@@ -146,12 +150,20 @@ def create_app(settings: Settings, *, clock: Clock = utcnow) -> web.Application:
     db = Database(settings.db_url)
     metrics = app[METRICS] = Metrics()
     app[OBSERVER] = metrics
-    sio = make_server(max_event_bytes=settings.board_update_max_bytes)
+    sio = make_server(settings.redis_url, max_event_bytes=settings.board_update_max_bytes)
     notifier = SocketNotifier(sio)
+    presence = Presence()
+    cluster = (
+        RedisCluster(
+            settings.redis_url, settings.node_id, presence, settings.cluster_interval_seconds
+        )
+        if settings.redis_url
+        else None
+    )
     core = Core(
         db=db,
         notifier=notifier,
-        presence=Presence(),
+        presence=presence,
         limits=limits_of(settings),
         clock=clock,
         vault=Vault(keyring_of(settings)),
@@ -160,10 +172,16 @@ def create_app(settings: Settings, *, clock: Clock = utcnow) -> web.Application:
         sessions=session_policy_of(settings),
         ice=ice_config_of(settings),
         observer=metrics,
+        cluster=cluster or SingleNode(),
     )
     lobby = Lobby(core)
     boards = app[BOARDS] = Boards(core, BoardStore(db, core.vault, clock))
     room = Room(core, boards)
+    if cluster is not None:
+        cluster.on_evicted, cluster.on_lost = room.evicted_here, room.lost
+        cluster.on_seen = room.seen
+        cluster.on_tick = room.reconcile
+        app[CLUSTER] = cluster
     chat = Chat(core)
     blobs = blob_store_of(settings, db)
     app[CORE], app[LOBBY], app[ROOM], app[NOTIFIER], app[SIO] = core, lobby, room, notifier, sio
@@ -233,7 +251,8 @@ async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     await core.db.upgrade()
     await app[FILES].sweep(core.clock() - STALE_UPLOAD)
-    async with app[ACCESS_LOG], app[PRECALL]:
+    cluster = app.get(CLUSTER)
+    async with app[ACCESS_LOG], app[PRECALL], cluster or contextlib.nullcontext():
         tasks = [
             asyncio.create_task(retention_loop(app, settings)),
             asyncio.create_task(push_loop(app)),

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import re
 import tomllib
+import uuid
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
@@ -64,6 +65,10 @@ class Settings(BaseSettings):
     data_dir: Path = Path("data")
     database_url: str | None = None  # default: SQLite in data_dir
     public_url: str | None = None  # e.g. https://parley.example.com behind a proxy
+    # several nodes: Redis carries emits and room state between them (none: one node)
+    redis_url: str | None = None
+    node_id: str = Field(default_factory=lambda: uuid.uuid4().hex[:12], pattern=r"^[\w.-]{1,64}$")
+    cluster_interval_seconds: float = Field(default=2.0, ge=0.1, le=60)
     client_dir: Path = Path(__file__).resolve().parent.parent / "client" / "dist"
     log_level: str = "INFO"
 
@@ -174,6 +179,13 @@ class Settings(BaseSettings):
 
     max_event_bytes: int = Field(default=64 * 1024, ge=1024, le=1024 * 1024)
     max_body_bytes: int = Field(default=64 * 1024, ge=1024, le=1024 * 1024)
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("redis_url must start with redis://, rediss:// or unix://")
+        return value
 
     @field_validator("public_url")
     @classmethod

@@ -10,6 +10,7 @@ from signaling.adapter import SocketAdapter, SocketNotifier
 from signaling.appointments import Appointments
 from signaling.board import Boards
 from signaling.chat import Chat
+from signaling.cluster import RedisCluster
 from signaling.consultations import Consultations
 from signaling.core import Core
 from signaling.files import Files
@@ -23,6 +24,7 @@ CORE = web.AppKey("core", Core)
 LOBBY = web.AppKey("lobby", Lobby)
 ROOM = web.AppKey("room", Room)
 BOARDS = web.AppKey("boards", Boards)
+CLUSTER = web.AppKey("cluster", RedisCluster)  # only with PARLEY_REDIS_URL
 CONSULTATIONS = web.AppKey("consultations", Consultations)
 CHAT = web.AppKey("chat", Chat)
 FILES = web.AppKey("files", Files)

@@ -85,9 +85,12 @@ def event_size(data: Any) -> int:
     return len(json.dumps(data, separators=(",", ":"), default=attachment)) + binary
 
 
-def make_server(
-    client_manager: socketio.AsyncManager | None = None, max_event_bytes: int = 0
-) -> socketio.AsyncServer:
+def make_server(redis_url: str | None = None, max_event_bytes: int = 0) -> socketio.AsyncServer:
+    """The Socket.IO server; with a Redis URL its emits reach the sockets of every node
+    (python-socketio's Redis manager, one channel for the cluster)."""
+    client_manager = (
+        socketio.AsyncRedisManager(redis_url, channel="parley:socketio") if redis_url else None
+    )
     return socketio.AsyncServer(
         async_mode="aiohttp",
         cors_allowed_origins=[],  # Origin is checked in `connect`, a missing one too
@@ -104,9 +107,15 @@ class SocketNotifier:
         self.sio = sio
 
     async def emit(
-        self, event: str, data: dict[str, Any], room: str, skip_sid: str | None = None
+        self,
+        event: str,
+        data: dict[str, Any],
+        room: str,
+        skip_sid: str | None = None,
+        *,
+        here_only: bool = False,
     ) -> None:
-        await self.sio.emit(event, data, room=room, skip_sid=skip_sid)
+        await self.sio.emit(event, data, room=room, skip_sid=skip_sid, ignore_queue=here_only)
 
     async def enter_room(self, sid: str, room: str) -> None:
         await self.sio.enter_room(sid, room)

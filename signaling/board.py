@@ -200,7 +200,7 @@ class Boards:
         await self.core.notifier.emit(
             "board_awareness_gone", data, consultation_room(consultation_id)
         )
-        if not self.core.presence.room(consultation_id):
+        if not self.core.presence.local_room(consultation_id):
             await self._release(consultation_id)
 
     async def ended(self, consultation_id: str) -> None:

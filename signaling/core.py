@@ -21,8 +21,10 @@ from signaling.errors import (
 )
 from signaling.identity import SessionPolicy
 from signaling.ports import (
+    Cluster,
     Notifier,
     Observer,
+    SingleNode,
     Unobserved,
     account_room,
     participant_room,
@@ -79,6 +81,7 @@ class Core:
     sessions: SessionPolicy = field(default_factory=SessionPolicy)
     ice: IceConfig = field(default_factory=IceConfig)
     observer: Observer = field(default_factory=Unobserved)
+    cluster: Cluster = field(default_factory=SingleNode)
     # features already recorded per live consultation, so each is written once
     features_seen: dict[str, set[str]] = field(default_factory=dict)
 
@@ -152,7 +155,7 @@ def iso(value: datetime | None) -> str | None:
 def participant_view(
     consultation_id: str, participant_id: str, role: str, name: str, presence: Presence
 ) -> dict[str, Any]:
-    media = presence.media.get(participant_id)
+    media = presence.media_of(participant_id)
     return {
         "id": participant_id,
         "role": role,
@@ -165,7 +168,8 @@ def participant_view(
 
 def member_view(consultation_id: str, participant_id: str, presence: Presence) -> dict[str, Any]:
     """The view of a participant who has joined the room (presence knows their name)."""
-    member = presence.members[participant_id]
+    member = presence.member_of(participant_id)
+    assert member is not None, "member_view is for participants who have joined"
     return participant_view(consultation_id, participant_id, member.role, member.name, presence)
 
 

@@ -8,9 +8,16 @@ from typing import Any, Protocol
 
 class Notifier(Protocol):
     async def emit(
-        self, event: str, data: dict[str, Any], room: str, skip_sid: str | None = None
+        self,
+        event: str,
+        data: dict[str, Any],
+        room: str,
+        skip_sid: str | None = None,
+        *,
+        here_only: bool = False,
     ) -> None:
-        """Send to a room (a socket id is a room of its own), except `skip_sid`."""
+        """Send to a room (a socket id is a room of its own), except `skip_sid`; on every
+        node, or with `here_only` to this node's sockets alone."""
         ...
 
     async def enter_room(self, sid: str, room: str) -> None: ...
@@ -20,6 +27,29 @@ class Notifier(Protocol):
     async def close(self, sids: list[str], reason: str) -> None:
         """Tell these sockets `session_closed` with the reason, then disconnect them."""
         ...
+
+
+class Cluster(Protocol):
+    """The other nodes serving the same consultations (python-socketio carries the emits;
+    this carries what the rooms' own state needs)."""
+
+    @property
+    def shared(self) -> bool:
+        """Whether other nodes may hold participants of a consultation."""
+        ...
+
+    async def evicted(self, consultation_id: str, participant_id: str) -> None:
+        """A participant is out of a room for good: every node takes their sockets out."""
+        ...
+
+
+class SingleNode:
+    """One node: nobody else to tell."""
+
+    shared = False
+
+    async def evicted(self, consultation_id: str, participant_id: str) -> None:
+        return None
 
 
 class Observer(Protocol):
@@ -70,7 +100,13 @@ class NoSockets:
     """A Notifier for work done outside a running server (the admin commands)."""
 
     async def emit(
-        self, event: str, data: dict[str, Any], room: str, skip_sid: str | None = None
+        self,
+        event: str,
+        data: dict[str, Any],
+        room: str,
+        skip_sid: str | None = None,
+        *,
+        here_only: bool = False,
     ) -> None:
         return None
 
@@ -98,3 +134,8 @@ def participant_room(participant_id: str) -> str:
 
 def consultation_room(consultation_id: str) -> str:
     return f"consultation:{consultation_id}"
+
+
+def member_room(consultation_id: str, participant_id: str) -> str:
+    """The sockets joined to a consultation's room as one participant, on any node."""
+    return f"member:{consultation_id}:{participant_id}"

@@ -1,9 +1,11 @@
-"""Who is connected right now, on this node: sockets, their identity and the rooms they
-have joined. Plain in-memory state, no I/O."""
+"""Who is connected right now: this node's sockets, their identity and the rooms they have
+joined, and what the other nodes of a cluster say of their own joined participants. Plain
+in-memory state, no I/O; a cluster adapter listens for changes and fills in the others."""
 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -27,6 +29,10 @@ class Member:
     name: str
 
 
+# consultation id -> participant id -> (member, media): the rooms as one node sees them
+Rooms = dict[str, dict[str, tuple[Member, MediaState]]]
+
+
 @dataclass(slots=True)
 class Connection:
     sid: str
@@ -47,6 +53,10 @@ class Presence:
         self.members: dict[str, Member] = {}
         # participant id -> (when, the latest connection-quality report of their browser)
         self.quality: dict[str, tuple[float, list[dict[str, object]]]] = {}
+        # node id -> the rooms that node reported last (empty on a single node)
+        self._remote: dict[str, Rooms] = {}
+        # called after every change of this node's rooms (a cluster publishes them)
+        self.on_change: Callable[[], None] = lambda: None
 
     def connect(self, sid: str, actor: Actor, session_key: str) -> Connection:
         conn = Connection(sid, actor, session_key)
@@ -84,6 +94,8 @@ class Presence:
         self._rooms[consultation_id].add(participant_id)
         self.media.setdefault(participant_id, MediaState())
         self.members[participant_id] = member
+        if first:
+            self.on_change()
         return first
 
     def leave(self, sid: str, consultation_id: str) -> str | None:
@@ -100,6 +112,7 @@ class Presence:
         self._rooms[consultation_id].discard(pid)
         if not self._rooms[consultation_id]:
             del self._rooms[consultation_id]
+        self.on_change()
         return pid
 
     def evict(self, consultation_id: str, participant_id: str) -> set[str]:
@@ -115,6 +128,8 @@ class Presence:
             if not room:
                 del self._rooms[consultation_id]
         self.forget(participant_id)
+        if sids:
+            self.on_change()
         return sids
 
     def forget(self, participant_id: str) -> None:
@@ -130,11 +145,64 @@ class Presence:
         conn = self._connections.get(sid)
         return conn.joined.get(consultation_id) if conn else None
 
+    def set_media(self, participant_id: str, audio: bool, video: bool) -> None:
+        state = self.media[participant_id]
+        state.audio, state.video = audio, video
+        self.on_change()
+
     def in_room(self, consultation_id: str, participant_id: str) -> bool:
-        return participant_id in self._rooms.get(consultation_id, ())
+        """Joined on this node or, as far as they said, on another."""
+        if participant_id in self._rooms.get(consultation_id, ()):
+            return True
+        return any(participant_id in r.get(consultation_id, ()) for r in self._remote.values())
 
     def room(self, consultation_id: str) -> frozenset[str]:
+        here = set(self._rooms.get(consultation_id, ()))
+        for rooms in self._remote.values():
+            here.update(rooms.get(consultation_id, ()))
+        return frozenset(here)
+
+    def local_room(self, consultation_id: str) -> frozenset[str]:
         return frozenset(self._rooms.get(consultation_id, ()))
+
+    def member_of(self, participant_id: str) -> Member | None:
+        return self.members.get(participant_id) or self._remote_entry(participant_id)[0]
+
+    def media_of(self, participant_id: str) -> MediaState | None:
+        return self.media.get(participant_id) or self._remote_entry(participant_id)[1]
+
+    def _remote_entry(self, participant_id: str) -> tuple[Member | None, MediaState | None]:
+        for rooms in self._remote.values():
+            for members in rooms.values():
+                if participant_id in members:
+                    return members[participant_id]
+        return None, None
+
+    # -- the other nodes of a cluster ------------------------------------------------------
+
+    def local_rooms(self) -> Rooms:
+        """This node's joined participants, as the other nodes are told."""
+        return {
+            cid: {pid: (self.members[pid], self.media[pid]) for pid in pids}
+            for cid, pids in self._rooms.items()
+        }
+
+    def set_remote(self, node: str, rooms: Rooms) -> set[tuple[str, str]]:
+        """What another node says it has now, replacing what it said before; returns the
+        (consultation, participant) pairs whose being in the room changed by it."""
+        before = self._remote.get(node, {})
+        touched = {(c, p) for c, ps in before.items() for p in ps}
+        touched ^= {(c, p) for c, ps in rooms.items() for p in ps}
+        was = {pair: self.in_room(*pair) for pair in touched}
+        self._remote[node] = rooms
+        return {pair for pair in touched if self.in_room(*pair) != was[pair]}
+
+    def drop_remote(self, node: str) -> Rooms:
+        """Forget a node that has gone; return what it had."""
+        return self._remote.pop(node, {})
+
+    def remote_nodes(self) -> frozenset[str]:
+        return frozenset(self._remote)
 
     def watching(self, kind: str) -> bool:
         """Whether any connection of this kind of actor (e.g. "ops") is open."""

@@ -21,8 +21,8 @@ from signaling.core import (
     tell_customer,
 )
 from signaling.errors import InvalidState, NotAuthorised, NotFound
-from signaling.ports import account_room, consultation_room
-from signaling.presence import Member
+from signaling.ports import account_room, consultation_room, member_room
+from signaling.presence import Member, Rooms
 from signaling.protocol import MediaUpdate, ParticipantRef, RtcSignal
 from signaling.rules import Actor
 from signaling.turn import ice_servers
@@ -97,6 +97,7 @@ class Room:
         if any("credential" in server for server in servers):
             core.observer.turn_issued()
         await core.notifier.enter_room(sid, consultation_room(c.id))
+        await core.notifier.enter_room(sid, member_room(c.id, me.id))
         if first:
             event = "participant_updated" if resumed else "participant_joined"
             data = {"consultation_id": c.id, "participant": member_view(c.id, me.id, core.presence)}
@@ -156,6 +157,17 @@ class Room:
     def _joined(self, sid: str, consultation_id: str) -> str:
         return joined_participant(self.core, sid, consultation_id)
 
+    async def _admitted_elsewhere(self, signal: RtcSignal) -> bool:
+        if not self.core.cluster.shared:
+            return False
+        async with self.core.db.reading() as s:
+            p = await ParticipantRepository(s).get(signal.to)
+        return (
+            p is not None
+            and p.consultation_id == signal.consultation_id
+            and p.status == ParticipantStatus.admitted
+        )
+
     async def leave(self, sid: str, consultation_id: str) -> dict[str, Any]:
         pid = self._joined(sid, consultation_id)
         async with self.core.db.session() as s:
@@ -172,8 +184,7 @@ class Room:
     async def media(self, sid: str, update: MediaUpdate) -> dict[str, Any]:
         pid = self._joined(sid, update.consultation_id)
         presence = self.core.presence
-        state = presence.media[pid]
-        state.audio, state.video = update.audio, update.video
+        presence.set_media(pid, update.audio, update.video)
         data = {
             "consultation_id": update.consultation_id,
             "participant": member_view(update.consultation_id, pid, presence),
@@ -184,18 +195,21 @@ class Room:
         return {}
 
     async def relay(self, sid: str, signal: RtcSignal) -> dict[str, Any]:
-        """Relay one WebRTC message to one participant of the same room. Presence alone
-        decides (no database round trip per message)."""
-        presence = self.core.presence
-        sender = self._joined(sid, signal.consultation_id)
-        if signal.to == sender or not presence.in_room(signal.consultation_id, signal.to):
+        """Relay one WebRTC message to one participant of the same room. Presence decides,
+        with no database round trip per message; in a cluster, a recipient who joined on
+        another node a moment ago may not be known here yet, and the database decides."""
+        cid = signal.consultation_id
+        sender = self._joined(sid, cid)
+        if signal.to == sender or not (
+            self.core.presence.in_room(cid, signal.to) or await self._admitted_elsewhere(signal)
+        ):
             raise NotAuthorised("the recipient is not in this consultation's room")
-        data = signal.wire(sender)
         # Relay before anything else that awaits: the sender's next message (an ICE
         # candidate right after its offer) runs in its own task, and must not overtake this
         # one while the statistics row is written.
-        for target in presence.sids_of(signal.to):
-            await self.core.notifier.emit("rtc_signal", data, target)
+        await self.core.notifier.emit(
+            "rtc_signal", signal.wire(sender), member_room(cid, signal.to)
+        )
         if signal.description is not None:
             for kind in ("audio", "video"):
                 if f"m={kind} " in signal.description.sdp:
@@ -246,9 +260,8 @@ class Room:
         if c.advisor_id is not None:
             await core.notifier.emit("consultation_ended", data, account_room(c.advisor_id))
         for p in still_in:
-            self._cancel_grace(p.id)
-            for sid in core.presence.evict(c.id, p.id):
-                await core.notifier.leave_room(sid, consultation_room(c.id))
+            await self.evicted_here(c.id, p.id)
+            await core.cluster.evicted(c.id, p.id)
             if p.role == ParticipantRole.customer:
                 await tell_customer(core, p, "ended")
         if self.boards is not None:
@@ -257,13 +270,20 @@ class Room:
         return c
 
     async def _evict(self, consultation_id: str, participant_id: str, reason: str) -> None:
-        self._cancel_grace(participant_id)
-        for sid in self.core.presence.evict(consultation_id, participant_id):
-            await self.core.notifier.leave_room(sid, consultation_room(consultation_id))
+        await self.evicted_here(consultation_id, participant_id)
+        await self.core.cluster.evicted(consultation_id, participant_id)
         data = {"consultation_id": consultation_id, "participant_id": participant_id}
         await self.core.notifier.emit(
             "participant_left", {**data, "reason": reason}, consultation_room(consultation_id)
         )
+
+    async def evicted_here(self, consultation_id: str, participant_id: str) -> None:
+        """Take a participant's sockets on this node out of the room (also when another
+        node removed them or ended the consultation)."""
+        self._cancel_grace(participant_id)
+        for sid in self.core.presence.evict(consultation_id, participant_id):
+            await self.core.notifier.leave_room(sid, consultation_room(consultation_id))
+            await self.core.notifier.leave_room(sid, member_room(consultation_id, participant_id))
         if self.boards is not None:
             await self.boards.left(consultation_id, participant_id)
 
@@ -278,12 +298,77 @@ class Room:
             }
             room = consultation_room(consultation_id)
             await self.core.notifier.emit("participant_updated", data, room)
-            self._cancel_grace(pid)
-            self._grace[pid] = asyncio.create_task(self._expire(consultation_id, pid))
+            self._start_grace(consultation_id, pid)
             if self.boards is not None:
                 await self.boards.left(consultation_id, pid)
         if self.boards is not None:
             self.boards.forget(sid)
+
+    async def lost(self, rooms: Rooms) -> None:
+        """Another node has gone without a word (killed, cut off): its participants are
+        offline like after a dropped connection, and get the same grace period to come
+        back on any node. Every surviving node does this; the database lets one of them
+        move each participant on when the grace period is over."""
+        presence, core = self.core.presence, self.core
+        gone = {
+            pid: cid
+            for cid, members in rooms.items()
+            for pid in members
+            if not presence.in_room(cid, pid)  # back already, here or elsewhere
+        }
+        if not gone:
+            return
+        async with core.db.reading() as s:
+            people = await ParticipantRepository(s).many(list(gone))
+            names = await names_of(core, s, people)
+        for p in people:
+            cid = gone[p.id]
+            view = participant_view(cid, p.id, str(p.role), names[p.id], presence)
+            data = {"consultation_id": cid, "participant": view}
+            await core.notifier.emit("participant_updated", data, consultation_room(cid))
+            self._start_grace(cid, p.id)
+
+    async def seen(self, changed: set[tuple[str, str]]) -> None:
+        """Participants came into or left a room on another node. That node told the room
+        already; a socket that joined here meanwhile read presence before this node knew,
+        so this node's sockets in those rooms hear it again (the same view, no harm)."""
+        presence, core = self.core.presence, self.core
+        changed = {(cid, pid) for cid, pid in changed if presence.local_room(cid)}
+        if not changed:
+            return
+        async with core.db.reading() as s:
+            people = {p.id: p for p in await ParticipantRepository(s).many([p for _, p in changed])}
+            names = await names_of(core, s, list(people.values()))
+        for cid, pid in changed:
+            p = people.get(pid)
+            if p is None:
+                continue
+            view = participant_view(cid, pid, str(p.role), names[pid], presence)
+            data = {"consultation_id": cid, "participant": view}
+            await core.notifier.emit(
+                "participant_updated", data, consultation_room(cid), here_only=True
+            )
+
+    async def reconcile(self) -> None:
+        """In a cluster, once an interval: anyone joined on this node whom storage no
+        longer has admitted (removed, or the consultation ended, on a node whose word was
+        lost on the way) is taken out of the room here."""
+        joined = {
+            pid: cid for cid, members in self.core.presence.local_rooms().items() for pid in members
+        }
+        if not joined:
+            return
+        async with self.core.db.reading() as s:
+            people = await ParticipantRepository(s).many(list(joined))
+        admitted = {p.id for p in people if p.status == ParticipantStatus.admitted}
+        for pid, cid in joined.items():
+            if pid not in admitted:
+                await self.evicted_here(cid, pid)
+
+    def _start_grace(self, consultation_id: str, participant_id: str) -> None:
+        self._cancel_grace(participant_id)
+        task = asyncio.create_task(self._expire(consultation_id, participant_id))
+        self._grace[participant_id] = task
 
     async def _expire(self, consultation_id: str, participant_id: str) -> None:
         await asyncio.sleep(self.core.limits.grace_seconds)
@@ -297,11 +382,17 @@ class Room:
                 c = await ConsultationRepository(s).get(consultation_id)
                 if p is None or c is None or p.status != ParticipantStatus.admitted:
                     return
+                # compare and set: in a cluster every node that saw them go runs this
                 if p.role == ParticipantRole.customer:
                     # back to the lobby; only the advisor can let them in again
-                    p.status, p.waiting_since = ParticipantStatus.waiting, core.clock()
+                    values: dict[str, object] = {"waiting_since": core.clock()}
+                    target = ParticipantStatus.waiting
                 else:
-                    p.status, p.left_at = ParticipantStatus.left, core.clock()
+                    values, target = {"left_at": core.clock()}, ParticipantStatus.left
+                if not await move_participant(
+                    s, p.id, ParticipantStatus.admitted, target, **values
+                ):
+                    return
         except Exception:
             log.exception("grace expiry failed consultation=%s", consultation_id)
             return

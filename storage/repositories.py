@@ -208,6 +208,12 @@ class ParticipantRepository(Repository):
         stmt = stmt.order_by(Participant.waiting_since, Participant.created_at, Participant.id)
         return (await self.session.scalars(stmt)).all()
 
+    async def many(self, participant_ids: Sequence[str]) -> Sequence[Participant]:
+        if not participant_ids:
+            return []
+        stmt = select(Participant).where(Participant.id.in_(participant_ids))
+        return (await self.session.scalars(stmt)).all()
+
     async def count(self, consultation_id: str, status: ParticipantStatus) -> int:
         stmt = select(func.count()).where(
             Participant.consultation_id == consultation_id, Participant.status == status

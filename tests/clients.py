@@ -79,6 +79,13 @@ class Socket:
             self.log.append((event, data))
             self.events[event].put_nowait(data)
 
+    @classmethod
+    async def connected(cls, base: str, cookie: str) -> Socket:
+        """A socket opened the way Parley's own page at `base` opens it."""
+        sock = cls()
+        await sock.connect(base, cookie, base)
+        return sock
+
     async def connect(self, base: str, cookie: str, origin: str | None = None) -> None:
         headers = {"Cookie": cookie}
         if origin is not None:

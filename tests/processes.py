@@ -19,6 +19,7 @@ from pathlib import Path
 import aiohttp
 
 from server import admin
+from server.config import Settings
 from storage.clock import utcnow
 from storage.crypto import new_key
 from storage.db import Database
@@ -59,6 +60,12 @@ class Node:
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def settings(self) -> Settings:
+        """The node's settings as far as clients need them (`tests.flows` reads the
+        privacy notice's version)."""
+        return Settings(data_dir=self.data_dir, database_url=self.database_url)
 
     @property
     def log_path(self) -> Path:
@@ -110,13 +117,20 @@ class Node:
         return self.proc.pid
 
     async def kill(self) -> None:
-        """SIGKILL: no handler runs, nothing is flushed or closed by Parley."""
+        """SIGKILL: no handler runs, nothing is flushed or closed by Parley; the clients
+        find their connections dead (and are closed afterwards)."""
+        if self.proc is not None and self.proc.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                self.proc.send_signal(signal.SIGKILL)
+            await asyncio.wait_for(self.proc.wait(), STOP_SECONDS)
         await self.close_clients()
-        if self.proc is None or self.proc.returncode is not None:
-            return
-        with contextlib.suppress(ProcessLookupError):
-            self.proc.send_signal(signal.SIGKILL)
-        await asyncio.wait_for(self.proc.wait(), STOP_SECONDS)
+
+    def crash(self) -> None:
+        """SIGKILL now, without closing this node's clients first as `kill` does: whatever
+        they have in flight is in flight when the process dies. `kill` reaps it after."""
+        if self.proc is not None and self.proc.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                self.proc.send_signal(signal.SIGKILL)
 
     async def stop(self) -> int | None:
         """SIGTERM, then SIGKILL if it does not exit in time; returns the exit code."""

@@ -300,7 +300,14 @@ export function Room({
         upsert(p.participant);
         if (joined.current && p.participant.id !== selfId.current) expectOffer(p.participant.id);
       }),
-      conn.on("participant_updated", (p) => mine(p) && upsert(p.participant)),
+      conn.on("participant_updated", (p) => {
+        if (!mine(p)) return;
+        upsert(p.participant);
+        // On a cluster, someone on another node may be reported connected only now (this
+        // page's room_join answer read presence a moment before that node's word came).
+        const id = p.participant.id;
+        if (joined.current && p.participant.connected && id !== selfId.current) expectOffer(id);
+      }),
       conn.on("participant_left", (p) => {
         if (!mine(p)) return;
         announced.current?.delete(p.participant_id);
