@@ -17,7 +17,7 @@ from server.access import peer_of, stamp
 from server.checks import client_ice, client_key, precall_of, probe_loop
 from server.config import Settings
 from server.guessing import GUESSING, Guessing, guessing
-from server.jobs import retention_loop
+from server.jobs import STALE_UPLOAD, retention_loop
 from server.keys import keyring_of
 from server.metrics import Metrics, allowed, networks_of, refuse, render
 from server.ops_api import push_loop
@@ -68,7 +68,6 @@ from storage.vault import Vault
 
 log = logging.getLogger(__name__)
 
-STALE_UPLOAD = timedelta(hours=1)  # an upload still unfinished after this has died
 PAGES = (
     "/",
     "/login",
@@ -250,7 +249,8 @@ async def lifecycle(app: web.Application) -> AsyncIterator[None]:
     if core.db.engine.dialect.name == "sqlite":
         settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     await core.db.upgrade()
-    await app[FILES].sweep(core.clock() - STALE_UPLOAD)
+    # SQLite: this process is the only node, so nothing unfinished is still being received
+    await app[FILES].sweep(None if core.db.exclusive else core.clock() - STALE_UPLOAD)
     cluster = app.get(CLUSTER)
     async with app[ACCESS_LOG], app[PRECALL], cluster or contextlib.nullcontext():
         tasks = [

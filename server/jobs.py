@@ -1,10 +1,11 @@
-"""Background jobs inside the server: retention, at start-up (catching up after downtime)
-and then periodically."""
+"""Background jobs inside the server: retention and the sweep of uploads whose node died,
+at start-up (catching up after downtime) and then periodically."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import timedelta
 
 from aiohttp import web
 
@@ -13,6 +14,8 @@ from server.state import CORE, FILES, METRICS
 from storage import retention
 
 log = logging.getLogger(__name__)
+
+STALE_UPLOAD = timedelta(hours=1)  # an upload still unfinished after this has died
 
 
 def policy_of(settings: Settings) -> retention.Policy:
@@ -44,4 +47,8 @@ async def retention_loop(app: web.Application, settings: Settings) -> None:
             await run_retention(app, settings)
         except Exception:
             log.exception("the retention run failed; it is tried again at the next interval")
+        try:  # on a shared database a node may die mid-upload while the others run on
+            await app[FILES].sweep(app[CORE].clock() - STALE_UPLOAD)
+        except Exception:
+            log.exception("the upload sweep failed; it is tried again at the next interval")
         await asyncio.sleep(settings.retention_interval_seconds)

@@ -192,8 +192,10 @@ class Files:
             ]
         }
 
-    async def sweep(self, before: datetime) -> int:
-        """Remove uploads that never finished (their node died); run at start-up."""
+    async def sweep(self, before: datetime | None) -> int:
+        """Remove uploads that never finished because their node died: those begun before
+        `before`, or every one when `before` is None (only right at start-up on a database
+        this process alone uses, where any unfinished upload died with the last process)."""
         async with self.core.db.session() as s:
             stale = list(await FileRepository(s).unfinished(before))
         for stored in stale:

@@ -65,6 +65,13 @@ class Database:
         self._turn = asyncio.Lock() if self.engine.dialect.name == "sqlite" else None
         self._turn_holder: asyncio.Task[Any] | None = None
 
+    @property
+    def exclusive(self) -> bool:
+        """True when this process is the only server using the database (SQLite, the
+        embedded default: one node). Work another process left unfinished in it then died
+        with that process; on a shared database (PostgreSQL) another node may be doing it."""
+        return self._turn is not None
+
     @asynccontextmanager
     async def _unit(self) -> AsyncIterator[AsyncSession]:
         async with self._sessions() as session, session.begin():

@@ -399,11 +399,12 @@ class FileRepository(Repository):
         )
         return (await self.session.scalars(stmt)).all()
 
-    async def unfinished(self, before: datetime) -> Sequence[StoredFile]:
-        """Uploads that never finished (a node died mid-upload)."""
-        stmt = select(StoredFile).where(
-            StoredFile.state == FileState.uploading, StoredFile.created_at < before
-        )
+    async def unfinished(self, before: datetime | None = None) -> Sequence[StoredFile]:
+        """Uploads that never finished (a node died mid-upload), begun before `before` if
+        given."""
+        stmt = select(StoredFile).where(StoredFile.state == FileState.uploading)
+        if before is not None:
+            stmt = stmt.where(StoredFile.created_at < before)
         return (await self.session.scalars(stmt)).all()
 
 

@@ -10,9 +10,11 @@ from urllib.parse import quote
 import pytest
 from sqlalchemy import func, select
 
-from server.state import CORE
+from server.state import CORE, FILES
 from storage.models import BlobChunk, StoredFile
+from storage.repositories import FileRepository, ParticipantRepository
 from tests.clients import WAIT
+from tests.conftest import FakeClock
 from tests.flows import admitted_pair, join_customer
 
 PDF = b"%PDF-1.7\n% Angebot Hausrat\n" + bytes(range(256)) * 4
@@ -225,3 +227,38 @@ async def test_the_malware_scan_can_reject_an_upload(server, seed_advisor):
     assert (await upload(customer, cid, "clean.txt", b"nothing to see"))[0] == 201
     await advisor.sock.until("chat_message", lambda m: m["kind"] == "file")
     assert len(advisor.sock.received("chat_message")) == 1
+
+
+@pytest.mark.parametrize(
+    "backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True
+)
+@pytest.mark.parametrize(
+    "settings_overrides", [{"blob_store": "database", "retention_interval_seconds": 1}]
+)
+@pytest.mark.parametrize("server_clock", [FakeClock()], ids=["clock"])
+async def test_an_upload_whose_node_died_is_swept_an_hour_later(server, seed_advisor):
+    """On a shared database the nodes that run on remove what a dead node was receiving,
+    once it is an hour old and so certainly dead; younger uploads are left to their node."""
+    clock = server.clock
+    _advisor, customer, _cid = await admitted_pair(server, seed_advisor)
+    files = server.app[FILES]
+    async with server.app[CORE].db.reading() as s:
+        uploader = await ParticipantRepository(s).get(customer.participant_id)
+    dead = await files.begin(uploader, "halb.pdf", "application/pdf")  # the dead node's
+    for index in range(10):
+        await files.blobs.write(dead.id, index, b"x" * 1024)
+    assert (await leftovers(server))[:2] == (1, 10)
+
+    clock.advance(minutes=59)
+    live = await files.begin(uploader, "frisch.pdf", "application/pdf")  # being received
+    await asyncio.sleep(2.5)  # two sweeps: the dead one is not an hour old yet
+    assert (await leftovers(server))[:2] == (2, 10)
+
+    clock.advance(minutes=2)
+    for _ in range(int(WAIT * 10)):
+        if (await leftovers(server))[:2] == (1, 0):
+            break
+        await asyncio.sleep(0.1)
+    async with server.app[CORE].db.reading() as s:
+        assert [f.id for f in await FileRepository(s).unfinished()] == [live.id]
+        assert (await leftovers(server))[:2] == (1, 0)
