@@ -20,22 +20,25 @@ from tests.boards import YClient
 from tests.e2e.steps import log_in, open_page
 from tests.flows import admitted_pair
 
-pytestmark = pytest.mark.parametrize(
-    # 500 chat messages and board elements go out from one socket as fast as it can send:
-    # this test is about rendering, not about the flood limit (tests/integration/test_floods.py)
-    "settings_overrides",
-    [
-        {
-            "queue_size": 1000,
-            "lobby_size": 1000,
-            "events_per_second": 10_000,
-            "board_updates_per_second": 10_000,
-            # the customer's place is kept while the browser takes over from the script's
-            # socket and the advisor's page renders first
-            "grace_seconds": 120.0,
-        }
-    ],
-)
+pytestmark = [
+    pytest.mark.e2e,
+    pytest.mark.parametrize(
+        # 500 chat messages and board elements go out from one socket as fast as it can send:
+        # this test is about rendering, not about the flood limit (tests/integration/test_floods.py)
+        "settings_overrides",
+        [
+            {
+                "queue_size": 1000,
+                "lobby_size": 1000,
+                "events_per_second": 10_000,
+                "board_updates_per_second": 10_000,
+                # the customer's place is kept while the browser takes over from the script's
+                # socket and the advisor's page renders first
+                "grace_seconds": 120.0,
+            }
+        ],
+    ),
+]
 
 COUNT = 500
 
