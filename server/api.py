@@ -8,7 +8,17 @@ from typing import Any
 from aiohttp import web
 from pydantic import TypeAdapter, ValidationError
 
-from server.state import BOARDS, CHAT, CLUSTER, CONSULTATIONS, CORE, LOBBY, NOTIFIER, ROOM
+from server.state import (
+    BOARDS,
+    CHAT,
+    CLUSTER,
+    CONSULTATIONS,
+    CORE,
+    DRAINING,
+    LOBBY,
+    NOTIFIER,
+    ROOM,
+)
 from server.web_helpers import SETTINGS, cookies, csrf_token, envelope, read_json, set_cookie
 from signaling.core import consultation_view, names_of
 from signaling.errors import (
@@ -96,6 +106,8 @@ async def readyz(request: web.Request) -> web.Response:
         await request.app[CORE].db.ping()
     except Exception:
         raise NotReady("the database is not reachable") from None
+    if request.app[DRAINING].is_set():
+        raise NotReady("this node is stopping; its clients move to another")
     cluster = request.app.get(CLUSTER)
     if cluster is not None:
         try:

@@ -33,6 +33,7 @@ from server.state import (
     CLUSTER,
     CONSULTATIONS,
     CORE,
+    DRAINING,
     FILES,
     LOBBY,
     METRICS,
@@ -144,7 +145,6 @@ def create_app(settings: Settings, *, clock: Clock = utcnow) -> web.Application:
         middlewares=[stamp, errors, guessing, csrf], client_max_size=settings.max_body_bytes
     )
     app[SETTINGS] = settings
-    app[GUESSING] = Guessing(settings)
 
     db = Database(settings.db_url)
     metrics = app[METRICS] = Metrics()
@@ -176,6 +176,7 @@ def create_app(settings: Settings, *, clock: Clock = utcnow) -> web.Application:
     lobby = Lobby(core)
     boards = app[BOARDS] = Boards(core, BoardStore(db, core.vault, clock))
     room = Room(core, boards)
+    app[GUESSING] = Guessing(settings, shared=cluster.redis if cluster else None)
     if cluster is not None:
         cluster.on_evicted, cluster.on_lost = room.evicted_here, room.lost
         cluster.on_seen = room.seen
@@ -240,6 +241,8 @@ def create_app(settings: Settings, *, clock: Clock = utcnow) -> web.Application:
     if assets.is_dir():
         app.router.add_static("/assets", assets)
     app.on_response_prepare.append(security_headers)
+    app[DRAINING] = asyncio.Event()
+    app.on_shutdown.append(drain)
     app.cleanup_ctx.append(lifecycle)
     return app
 
@@ -273,6 +276,18 @@ async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         await app[ROOM].close()
         await app[BOARDS].close()
     await core.db.close()
+
+
+async def drain(app: web.Application) -> None:
+    """SIGTERM: aiohttp has stopped accepting; say not ready, send every browser to another
+    node, and leave the others what this node had (they give it the grace period)."""
+    app[DRAINING].set()
+    rooms = app[CORE].presence.local_rooms()
+    await app[ADAPTER].drain()
+    cluster = app.get(CLUSTER)
+    if cluster is not None:
+        await cluster.leaving(rooms)
+    log.info("drained sockets=%d", sum(len(members) for members in rooms.values()))
 
 
 async def index(request: web.Request) -> web.StreamResponse:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import socketio
 from aiohttp import web
 
@@ -25,6 +27,7 @@ LOBBY = web.AppKey("lobby", Lobby)
 ROOM = web.AppKey("room", Room)
 BOARDS = web.AppKey("boards", Boards)
 CLUSTER = web.AppKey("cluster", RedisCluster)  # only with PARLEY_REDIS_URL
+DRAINING = web.AppKey("draining", asyncio.Event)  # set when the node is stopping
 CONSULTATIONS = web.AppKey("consultations", Consultations)
 CHAT = web.AppKey("chat", Chat)
 FILES = web.AppKey("files", Files)

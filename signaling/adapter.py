@@ -366,6 +366,13 @@ class SocketAdapter:
             task.cancel()
         await asyncio.gather(*self._closing, return_exceptions=True)
 
+    async def drain(self) -> None:
+        """This node is stopping: close every connection at the transport, not with a
+        Socket.IO disconnect, so that browsers reconnect (with backoff and jitter) and the
+        proxy sends them to another node, where they resume."""
+        if self.sio.eio.sockets:  # engineio's close-all fails on none (asyncio.wait([]))
+            await self.sio.eio.disconnect()
+
     async def close_expired(self, sids: list[str]) -> None:
         for sid in sids:
             log.info("session expired sid=%s", sid)

@@ -111,6 +111,10 @@ class RedisCluster:
     async def ping(self) -> None:
         await self.redis.ping()
 
+    async def leaving(self, rooms: Rooms) -> None:
+        """This node stops serving (draining): the others take over what it had."""
+        await self._publish({"op": "bye", "rooms": encode(rooms)})
+
     async def evicted(self, consultation_id: str, participant_id: str) -> None:
         await self._publish({"op": "evict", "cid": consultation_id, "pid": participant_id})
 
@@ -163,7 +167,11 @@ class RedisCluster:
                 await self.on_evicted(str(message["cid"]), str(message["pid"]))
             elif op == "bye":
                 self._heard.pop(node, None)
-                await self.on_lost(self.presence.drop_remote(node))
+                rooms = self.presence.drop_remote(node)
+                # a draining node closed its sockets first: what it had then
+                for cid, members in decode(message.get("rooms", {})).items():
+                    rooms.setdefault(cid, {}).update(members)
+                await self.on_lost(rooms)
         except (KeyError, TypeError, ValueError) as exc:
             log.warning("cluster: message ignored error=%s", type(exc).__name__)
         except Exception:

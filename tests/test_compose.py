@@ -23,13 +23,6 @@ OPERATIONS = ROOT / "docs" / "operations.md"
 
 SERVICES = ("parley", "postgres", "redis", "coturn", "proxy")
 
-# PARLEY_* variables the compose file sets for work that is planned but not built yet.
-# Settings has no field for them, so Parley ignores them today (pydantic-settings skips
-# unknown PARLEY_* variables). docs/operations.md lists them as not yet implemented.
-# Move a name out of here as soon as Settings gains the field.
-NOT_YET_IMPLEMENTED = {
-    "PARLEY_REDIS_URL",  # Redis fan-out (python-socketio AsyncRedisManager), shared presence
-}
 
 # Ranges coturn must never relay to: "this network", private, shared (CGNAT), loopback,
 # link-local, IPv6 loopback, unique local and link-local.
@@ -164,6 +157,15 @@ def test_parley_runs_two_replicas(services: dict[str, Any]) -> None:
     assert services["parley"].get("deploy", {}).get("replicas") == 2
 
 
+def test_the_replicas_share_redis_one_kek_and_the_database_blob_store(
+    services: dict[str, Any],
+) -> None:
+    env = environment(services["parley"])
+    assert env["PARLEY_REDIS_URL"] == "redis://redis:6379/0"
+    assert env["PARLEY_BLOB_STORE"] == "database"  # any replica serves any file
+    assert env["PARLEY_KEKS"].startswith("${PARLEY_KEKS:?")  # one key for all, required
+
+
 def test_parley_waits_for_healthy_postgres_and_redis(services: dict[str, Any]) -> None:
     depends = services["parley"].get("depends_on")
     assert isinstance(depends, dict), "depends_on needs conditions"
@@ -188,7 +190,7 @@ def test_every_parley_variable_is_a_setting(services: dict[str, Any]) -> None:
         if key.startswith("PARLEY_")
     }
     used |= set(re.findall(r"\b(PARLEY_[A-Z0-9_]+)=", DOCKERFILE.read_text(encoding="utf-8")))
-    unknown = used - fields - NOT_YET_IMPLEMENTED
+    unknown = used - fields
     assert not unknown, f"not fields of server.config.Settings: {sorted(unknown)}"
 
 
@@ -267,7 +269,7 @@ def test_every_compose_variable_is_documented_in_env_example() -> None:
 
 def test_env_example_holds_no_secrets() -> None:
     values = dict(re.findall(r"^([A-Z0-9_]+)=(.*)$", ENV_EXAMPLE.read_text(encoding="utf-8"), re.M))
-    for name in ("POSTGRES_PASSWORD", "TURN_SECRET"):
+    for name in ("POSTGRES_PASSWORD", "TURN_SECRET", "PARLEY_KEKS"):
         assert values.get(name) == "", f"{name} must be empty in deploy/env.example"
 
 

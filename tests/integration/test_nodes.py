@@ -33,6 +33,7 @@ from tests.rtc_peer import RtcPeer
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres]
 
 INTERVAL = 0.5  # the nodes' cluster interval: a silent node is gone after 1.5 s
+GUESSES = 4  # failed sign-ins per address and minute, counted over all nodes
 PDF = b"%PDF-1.7\n% Angebot Wohngebaeude\n" + bytes(range(256)) * 64
 
 
@@ -59,6 +60,7 @@ async def cluster(tmp_path: Path, database_url: str) -> AsyncIterator[Cluster]:
         "PARLEY_BLOB_STORE": "database",  # any node serves any file
         "PARLEY_CLUSTER_INTERVAL_SECONDS": str(INTERVAL),
         "PARLEY_GRACE_SECONDS": "20",
+        "PARLEY_LOGIN_FAILURES_PER_MINUTE": str(GUESSES),
     }
     seed = await seed_advisor(database_url)
     a = Node(tmp_path / "a", database_url, {**env, "PARLEY_NODE_ID": "node-a"})
@@ -243,3 +245,50 @@ async def test_a_killed_nodes_customer_resumes_on_the_other(cluster: Cluster) ->
         assert (await sock.ok("lobby_status"))["status"] == "admitted"
     finally:
         await sock.close()
+
+
+async def test_a_draining_node_sends_its_clients_to_the_other(cluster: Cluster) -> None:
+    advisor, customer, cid, _ = await pair_across(cluster)
+    before = await chat(customer.sock, cid, "customer-1", "vor dem Neustart")
+    gone = asyncio.Event()
+    customer.sock.sio.on("disconnect", lambda *_: gone.set())
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    assert cluster.a.proc is not None
+    cluster.a.proc.terminate()  # SIGTERM, as an orchestrator stops a replica
+    async with asyncio.timeout(WAIT):
+        await gone.wait()
+    # closed at the transport, so a browser reconnects: no session_closed, nothing final
+    assert not customer.sock.received("session_closed")
+    assert await asyncio.wait_for(cluster.a.proc.wait(), WAIT) == 0
+    drained_in = loop.time() - started
+    assert drained_in < WAIT, drained_in
+    await chat(advisor.sock, cid, "advisor-1", "einen Moment bitte")
+    sock = await Socket.connected(cluster.b.url, customer.http.cookie_header())
+    try:
+        back = await sock.ok("room_join", {"consultation_id": cid})
+        assert back["self"]["id"] == customer.participant_id
+        missed = await sock.ok("chat_history", {"consultation_id": cid, "after_seq": before["seq"]})
+        assert [m["client_id"] for m in missed["messages"]] == ["advisor-1"]
+        assert (await sock.ok("lobby_status"))["status"] == "admitted"
+    finally:
+        await sock.close()
+
+
+async def test_password_guessing_spread_over_the_nodes_is_limited_as_one(
+    cluster: Cluster,
+) -> None:
+    wrong = {"username": cluster.seed["username"], "password": "not the password"}
+    right = {"username": cluster.seed["username"], "password": cluster.seed["password"]}
+    clients = [Http(cluster.a.url), Http(cluster.b.url)]
+    try:
+        for attempt in range(GUESSES):
+            status, body = await clients[attempt % 2].post("/api/auth/login", wrong)
+            assert status == 401, body
+        # each node saw only half of the failures; together they are the limit
+        for http in clients:
+            status, body = await http.post("/api/auth/login", right)
+            assert status == 429 and body["error"]["code"] == "limit_exceeded", body
+    finally:
+        for http in clients:
+            await http.close()
