@@ -3,6 +3,7 @@ histograms are fed by the core through the Observer port; gauges are read at scr
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import ipaddress
 
@@ -68,6 +69,10 @@ class Metrics:
         self.access_dropped = Gauge(
             "parley_access_log_dropped", "Access log entries dropped under load", registry=r
         )
+        self.tasks = Gauge(
+            "parley_event_loop_tasks", "asyncio tasks in the server's event loop", registry=r
+        )
+        self.tasks.set_function(loop_tasks)
 
     # Observer ------------------------------------------------------------------------------
 
@@ -89,6 +94,15 @@ class Metrics:
 
     def turn_issued(self) -> None:
         self.turn.inc()
+
+
+def loop_tasks() -> float:
+    """The tasks of the running event loop, counted when scraped (a scrape is served in the
+    loop); 0 when collected outside any loop."""
+    try:
+        return len(asyncio.all_tasks())
+    except RuntimeError:  # no running event loop in this thread
+        return 0.0
 
 
 def allowed(request: web.Request, settings: Settings, networks: list[Network]) -> bool:
