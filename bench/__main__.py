@@ -1,6 +1,7 @@
 """python -m bench [--quick] [--json PATH] [--workload NAME ...]: Parley against a bare
 baseline for each workload (relay, chat, files, board), interleaved A B A B ..., reported
-as ratios Parley/bare (see docs/benchmarks.md)."""
+as ratios Parley/bare; and `--workload nodes` (not run by default: it needs PostgreSQL and
+redis-server), two Parley nodes against one (see docs/benchmarks.md)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from bench import board, chat, files, relay
+from bench import board, chat, files, nodes, relay
 
 FULL: dict[str, Any] = {
     "runs": 5,
@@ -27,6 +28,10 @@ FULL: dict[str, Any] = {
         **{"boards": 20, "rate": 120.0, "duration": 10.0, "warmup": 1.0, "drain": 10.0},
         **{"elements": 10_000, "batch": 500, "syncs": 9},
     },
+    "nodes": {
+        **{"relay_pairs": 50, "relay_rate": 500.0, "chat_consultations": 100, "chat_rate": 250.0},
+        **{"duration": 10.0, "warmup": 1.0, "drain": 10.0, "customers": 500, "join_rate": 15.0},
+    },
 }
 QUICK: dict[str, Any] = {
     "runs": 1,
@@ -36,6 +41,10 @@ QUICK: dict[str, Any] = {
     "board": {
         **{"boards": 2, "rate": 20.0, "duration": 2.0, "warmup": 0.5, "drain": 5.0},
         **{"elements": 100, "batch": 50, "syncs": 2},
+    },
+    "nodes": {
+        **{"relay_pairs": 5, "relay_rate": 200.0, "chat_consultations": 10, "chat_rate": 100.0},
+        **{"duration": 2.0, "warmup": 0.5, "drain": 5.0, "customers": 50, "join_rate": 15.0},
     },
 }
 # command-line option -> (workload, config field)
@@ -52,13 +61,17 @@ OPTIONS = {
     "board_rate": ("board", "rate"),
     "board_duration": ("board", "duration"),
     "elements": ("board", "elements"),
+    "customers": ("nodes", "customers"),
+    "join_rate": ("nodes", "join_rate"),
 }
 WORKLOADS: dict[str, tuple[Callable[[Any, int], Awaitable[dict[str, Any]]], type]] = {
     "relay": (relay.workload, relay.RelayConfig),
     "chat": (chat.workload, chat.ChatConfig),
     "files": (files.workload, files.FilesConfig),
     "board": (board.workload, board.BoardConfig),
+    "nodes": (nodes.workload, nodes.NodesConfig),
 }
+DEFAULT = ("relay", "chat", "files", "board")  # `nodes` needs PostgreSQL and redis-server
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -79,6 +92,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--board-rate", type=float, help="board: offered updates per second")
     parser.add_argument("--board-duration", type=float, help="board: measured seconds")
     parser.add_argument("--elements", type=int, help="board: elements on the late-join board")
+    parser.add_argument("--customers", type=int, help="nodes: customers in the join burst")
+    parser.add_argument("--join-rate", type=float, help="nodes: joins started per second")
     args = parser.parse_args(argv)
 
     preset = QUICK if args.quick else FULL
@@ -104,9 +119,10 @@ def main(argv: list[str] | None = None) -> int:
         },
         "workloads": {},
     }
-    for name in args.workload or list(WORKLOADS):
+    for name in args.workload or DEFAULT:
         run_workload, config_type = WORKLOADS[name]
-        print(f"workload {name}: {runs} x (parley, bare)", file=sys.stderr, flush=True)
+        layouts = "(one node, two nodes)" if name == "nodes" else "(parley, bare)"
+        print(f"workload {name}: {runs} x {layouts}", file=sys.stderr, flush=True)
         result = asyncio.run(run_workload(config_type(**configs[name]), runs))
         report["workloads"][name] = result
         print()

@@ -1,6 +1,7 @@
 """What every workload shares: runs interleaved Parley, bare, Parley, bare, ... (a fresh
 server process for each), and the report: one row per run, and for each compared figure
-the median of the per-pair ratios Parley/bare with their spread (min-max)."""
+the median of the per-pair ratios Parley/bare with their spread (min-max). The `nodes`
+workload compares two layouts of Parley instead ("one", "two": one node, two nodes)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import sys
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Protocol, TypeVar
 
-from bench.servers import Server, wait_healthy
+from bench.servers import Nodes, Server, members, wait_healthy
 
 SERVERS = ("parley", "bare")
 
@@ -21,7 +22,7 @@ class Result(Protocol):
 
 
 R = TypeVar("R", bound=Result)
-S = TypeVar("S", bound="Server | None")  # None: an in-process baseline
+S = TypeVar("S", bound="Server | Nodes | None")  # None: an in-process baseline
 
 # (label, key, format) of a per-run table column
 Column = tuple[str, str, str]
@@ -35,17 +36,23 @@ async def interleave(
     drive: Callable[[S, int], Awaitable[R]],
     limit: float,
     progress: Callable[[R], str],
+    servers: Sequence[str] = SERVERS,
 ) -> list[R]:
-    """`runs` run pairs, Parley first in each; `spawn(name, run)` starts a server (or
-    returns None for a baseline that runs in this process, with no server), `drive`
-    measures it. Each run is bounded by `limit` seconds and its server always stopped."""
+    """`runs` run pairs, `servers[0]` (Parley) first in each; `spawn(name, run)` starts a
+    server or a layout of nodes (or returns None for a baseline that runs in this process,
+    with no server), `drive` measures it. Each run is bounded by `limit` seconds and its
+    server always stopped."""
     results: list[R] = []
     for run in range(runs):
-        for name in SERVERS:
+        for name in servers:
             server = spawn(name, run)
             try:
                 async with asyncio.timeout(limit):
-                    if server is not None:
+                    if isinstance(server, Nodes):  # nodes must hear Redis: /readyz
+                        await asyncio.gather(
+                            *(wait_healthy(n, path="/readyz") for n in members(server))
+                        )
+                    elif server is not None:
                         await wait_healthy(server)
                     result = await drive(server, run)
             except BaseException:
@@ -62,17 +69,21 @@ async def interleave(
     return results
 
 
-def summarise(results: Sequence[Result], runs: int, ratios: list[Ratio]) -> dict[str, Any]:
+def summarise(
+    results: Sequence[Result], runs: int, ratios: list[Ratio], pair: tuple[str, str] = SERVERS
+) -> dict[str, Any]:
+    """Per figure the ratios `pair[0]`/`pair[1]` (Parley/bare) of each run pair."""
+    top, bottom = pair
     by = {(r.server, r.run): r for r in results}
     both_kept_up = [
-        getattr(by[("parley", n)], "kept_up", True) and getattr(by[("bare", n)], "kept_up", True)
+        getattr(by[(top, n)], "kept_up", True) and getattr(by[(bottom, n)], "kept_up", True)
         for n in range(runs)
     ]
     summary: dict[str, Any] = {}
     for label, key, only_kept_up in ratios:
         per_run: list[float | None] = []
         for run in range(runs):
-            mine, base = getattr(by[("parley", run)], key), getattr(by[("bare", run)], key)
+            mine, base = getattr(by[(top, run)], key), getattr(by[(bottom, run)], key)
             usable = base and (both_kept_up[run] or not only_kept_up)
             per_run.append(mine / base if usable else None)
         finite = [r for r in per_run if r is not None]
@@ -94,7 +105,11 @@ def cell(value: Any, fmt: str) -> str:
 
 
 def table(
-    header: str, results: Sequence[Result], columns: list[Column], summary: dict[str, Any]
+    header: str,
+    results: Sequence[Result],
+    columns: list[Column],
+    summary: dict[str, Any],
+    ratio_name: str = "Parley/bare",
 ) -> str:
     head = ["run", "server", *(label for label, _, _ in columns)]
     rows = [
@@ -106,7 +121,7 @@ def table(
     out = [header, line(h.rjust(w) for h, w in zip(head, widths, strict=True))]
     out += [line(c.rjust(w) for c, w in zip(row, widths, strict=True)) for row in rows]
     out.append("")
-    out.append("Parley/bare, median [min-max] over n interleaved run pairs:")
+    out.append(f"{ratio_name}, median [min-max] over n interleaved run pairs:")
     width = max(len(item["label"]) for item in summary.values())
     for item in summary.values():
         if item["median"] is None:

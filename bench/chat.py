@@ -29,9 +29,10 @@ from bench.ab import Column, Ratio, interleave, summarise, table
 from bench.relay import KEPT_UP_P50_MS, percentile, setup_pairs, teardown
 from bench.servers import (
     BARE_CHAT,
+    Nodes,
     Server,
-    cpu_seconds,
     prepare_parley,
+    server_cpu_seconds,
     spawn_bare,
     spawn_parley,
 )
@@ -219,10 +220,11 @@ class ChatResult:
 
 
 async def run_chat(
-    server: Server, account: dict[str, str] | None, cfg: ChatConfig, run: int
+    server: Server | Nodes, account: dict[str, str] | None, cfg: ChatConfig, run: int
 ) -> ChatResult:
-    """One run against a started server: set up the consultations, drive, drain, tear down.
-    `account` is Parley's advisor; None means the bare baseline."""
+    """One run against a started server (or layout of nodes, CPU summed over them): set up
+    the consultations, drive, drain, tear down. `account` is Parley's advisor; None means
+    the bare baseline."""
     load_avg = os.getloadavg()[0]
     started = time.perf_counter()
     peers = await setup_pairs(server, account, cfg.consultations)
@@ -244,7 +246,7 @@ async def run_chat(
                 await asyncio.sleep(delay)
             if seq == cfg.first_measured:
                 mark_wall = time.perf_counter()
-                mark_cpu, mark_gen = cpu_seconds(server.pid), time.process_time()
+                mark_cpu, mark_gen = server_cpu_seconds(server), time.process_time()
             peer = customers[seq % len(customers)]
             payload = {
                 "consultation_id": peer.consultation_id,
@@ -264,7 +266,7 @@ async def run_chat(
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(col.done.wait(), cfg.drain)
         window = max(time.perf_counter() - mark_wall, 1e-9)
-        server_cpu = cpu_seconds(server.pid) - mark_cpu
+        server_cpu = server_cpu_seconds(server) - mark_cpu
         gen_cpu = time.process_time() - mark_gen
     finally:
         await teardown(peers)

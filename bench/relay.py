@@ -24,7 +24,15 @@ import aiohttp
 import socketio
 
 from bench.ab import Column, Ratio, interleave, summarise, table
-from bench.servers import Server, cpu_seconds, prepare_parley, spawn_bare, spawn_parley
+from bench.servers import (
+    Nodes,
+    Server,
+    customer_url,
+    prepare_parley,
+    server_cpu_seconds,
+    spawn_bare,
+    spawn_parley,
+)
 
 STEP_TIMEOUT = 15.0  # every single setup step (request, connect, ack, event) is bounded
 SETUP_CONCURRENCY = 8  # pairs set up at a time
@@ -251,16 +259,20 @@ def admitted_event(sio: socketio.AsyncClient) -> asyncio.Event:
     return admitted
 
 
-async def parley_pair(base: str, adv_http: Http, i: int) -> tuple[Peer, Peer]:
-    """An advisor and a customer admitted to, and joined in, one invite consultation."""
-    cust_http = Http(base)
+async def parley_pair(
+    base: str, adv_http: Http, i: int, customer_base: str | None = None
+) -> tuple[Peer, Peer]:
+    """An advisor and a customer admitted to, and joined in, one invite consultation. The
+    customer uses `customer_base` (another node of the same Parley) if given."""
+    cbase = customer_base or base
+    cust_http = Http(cbase)
     try:
         cid, token = await open_invite(adv_http, f"bench {i}")
         customer_pid = await join_invite(cust_http, token, f"Kunde {chr(ord('A') + i % 26)}")
 
         advisor, customer = Peer(2 * i, new_socket(), cid), Peer(2 * i + 1, new_socket(), cid)
         admitted = admitted_event(customer.sio)
-        await connect(customer.sio, base, {"Cookie": cust_http.cookie_header(), "Origin": base})
+        await connect(customer.sio, cbase, {"Cookie": cust_http.cookie_header(), "Origin": cbase})
         await connect(advisor.sio, base, {"Cookie": adv_http.cookie_header(), "Origin": base})
         await call_ok(
             advisor.sio, "lobby_admit", {"consultation_id": cid, "participant_id": customer_pid}
@@ -324,14 +336,18 @@ class RelayResult:
         return asdict(self)
 
 
-async def setup_pairs(server: Server, account: dict[str, str] | None, pairs: int) -> list[Peer]:
+async def setup_pairs(
+    server: Server | Nodes, account: dict[str, str] | None, pairs: int
+) -> list[Peer]:
+    """`pairs` pairs; on a layout of nodes the advisors are on the first node and the
+    customers on the last."""
     gate = asyncio.Semaphore(SETUP_CONCURRENCY)
     advisor = await parley_login(server.url, account) if account is not None else None
 
     async def one(i: int) -> tuple[Peer, Peer]:
         async with gate:
             if advisor is not None:
-                return await parley_pair(server.url, advisor, i)
+                return await parley_pair(server.url, advisor, i, customer_url(server))
             return await bare_pair(server.url, i)
 
     try:
@@ -347,17 +363,22 @@ async def setup_pairs(server: Server, account: dict[str, str] | None, pairs: int
     return sorted(peers, key=lambda p: p.index)
 
 
-async def teardown(peers: list[Peer]) -> None:
+async def disconnect_all(sockets: list[socketio.AsyncClient]) -> None:
     with contextlib.suppress(TimeoutError):
         async with asyncio.timeout(TEARDOWN_TIMEOUT):
-            await asyncio.gather(*(p.sio.disconnect() for p in peers), return_exceptions=True)
+            await asyncio.gather(*(s.disconnect() for s in sockets), return_exceptions=True)
+
+
+async def teardown(peers: list[Peer]) -> None:
+    await disconnect_all([p.sio for p in peers])
 
 
 async def run_relay(
-    server: Server, account: dict[str, str] | None, cfg: RelayConfig, run: int
+    server: Server | Nodes, account: dict[str, str] | None, cfg: RelayConfig, run: int
 ) -> RelayResult:
-    """One run against a started server: set up the pairs, drive, drain, tear down.
-    `account` is Parley's advisor; None means the bare baseline."""
+    """One run against a started server (or layout of nodes, CPU summed over them): set up
+    the pairs, drive, drain, tear down. `account` is Parley's advisor; None means the bare
+    baseline."""
     event = "rtc_signal" if account is not None else "signal"
     load_avg = os.getloadavg()[0]
     started = time.perf_counter()
@@ -378,7 +399,7 @@ async def run_relay(
                 await asyncio.sleep(delay)
             if seq == cfg.first_measured:
                 mark_wall = time.perf_counter()
-                mark_cpu, mark_gen = cpu_seconds(server.pid), time.process_time()
+                mark_cpu, mark_gen = server_cpu_seconds(server), time.process_time()
             peer, dest = senders[seq % len(senders)]
             payload = {
                 "consultation_id": peer.consultation_id,
@@ -402,7 +423,7 @@ async def run_relay(
             await asyncio.wait_for(col.done.wait(), cfg.drain)
         end_wall = time.perf_counter()
         window = max(end_wall - mark_wall, 1e-9)
-        server_cpu = cpu_seconds(server.pid) - mark_cpu
+        server_cpu = server_cpu_seconds(server) - mark_cpu
         gen_cpu = time.process_time() - mark_gen
     finally:
         await teardown(peers)

@@ -1,6 +1,7 @@
-"""The servers under test, each in its own process: Parley (`parley serve`) and the bare
-baselines (`bench/bare_relay.py`, `bench/bare_chat.py`, `bench/bare_files.py`). Started
-fresh for every run and always stopped."""
+"""The servers under test, each in its own process: Parley (`parley serve`), several Parley
+nodes serving as one (`Nodes`), and the bare baselines (`bench/bare_relay.py`,
+`bench/bare_chat.py`, `bench/bare_files.py`). Started fresh for every run and always
+stopped."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import asyncio
 import ctypes
 import ctypes.util
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -86,8 +88,49 @@ def _env(extra: dict[str, str] | None = None) -> dict[str, str]:
     return env
 
 
-def prepare_parley(data_dir: Path) -> dict[str, str]:
-    """Create the team and the advisor account with Parley's own CLI."""
+def _cli(steps: list[tuple[list[str], str | None]], env: dict[str, str] | None) -> None:
+    for argv, stdin in steps:
+        done = subprocess.run(  # noqa: S603 (our own CLI, fixed arguments)
+            argv,
+            input=stdin,
+            capture_output=True,
+            text=True,
+            timeout=CLI_TIMEOUT,
+            env=_env(env),
+            cwd=ROOT,
+            check=False,
+        )
+        if done.returncode != 0:
+            raise RuntimeError(f"{' '.join(argv[1:3])} failed: {done.stderr.strip()}")
+
+
+def add_team(data_dir: Path, slug: str, env: dict[str, str] | None = None) -> None:
+    """One more team (e.g. an empty instant queue) with Parley's own CLI; `env` adds
+    PARLEY_* settings such as the database URL."""
+    _cli(
+        [
+            (
+                [
+                    parley_executable(),
+                    "team",
+                    "add",
+                    "--slug",
+                    slug,
+                    "--name",
+                    slug,
+                    "--data-dir",
+                    str(data_dir),
+                ],
+                None,
+            )
+        ],
+        env,
+    )
+
+
+def prepare_parley(data_dir: Path, env: dict[str, str] | None = None) -> dict[str, str]:
+    """Create the team and the advisor account with Parley's own CLI; `env` adds PARLEY_*
+    settings such as the database URL (default: SQLite in `data_dir`)."""
     exe = parley_executable()
     common = ["--data-dir", str(data_dir)]
     steps: list[tuple[list[str], str | None]] = [
@@ -107,19 +150,7 @@ def prepare_parley(data_dir: Path) -> dict[str, str]:
             PASSWORD + "\n",
         ),
     ]
-    for argv, stdin in steps:
-        done = subprocess.run(  # noqa: S603 (our own CLI, fixed arguments)
-            argv,
-            input=stdin,
-            capture_output=True,
-            text=True,
-            timeout=CLI_TIMEOUT,
-            env=_env(),
-            cwd=ROOT,
-            check=False,
-        )
-        if done.returncode != 0:
-            raise RuntimeError(f"{' '.join(argv[1:3])} failed: {done.stderr.strip()}")
+    _cli(steps, env)
     return {"username": ADVISOR, "password": PASSWORD, "team": TEAM}
 
 
@@ -152,6 +183,44 @@ class Server:
                 self.proc.kill()
                 self.proc.wait(STOP_TIMEOUT)
         self._log.close()
+
+
+@dataclass
+class Nodes:
+    """Parley nodes serving as one (one database, one Redis): a layout of the `nodes`
+    workload. Advisors use the first node, customers the last (the same with one node)."""
+
+    name: str
+    nodes: list[Server]
+
+    @property
+    def url(self) -> str:
+        return self.nodes[0].url
+
+    @property
+    def customer_url(self) -> str:
+        return self.nodes[-1].url
+
+    def log_tail(self, lines: int = 20) -> str:
+        return "\n".join(f"[node {i + 1}]\n{n.log_tail(lines)}" for i, n in enumerate(self.nodes))
+
+    def stop(self) -> None:
+        for node in self.nodes:
+            node.stop()
+
+
+def members(server: Server | Nodes) -> list[Server]:
+    return server.nodes if isinstance(server, Nodes) else [server]
+
+
+def customer_url(server: Server | Nodes) -> str:
+    """Where customers connect: the last node of a layout, else the one server."""
+    return server.customer_url if isinstance(server, Nodes) else server.url
+
+
+def server_cpu_seconds(server: Server | Nodes) -> float:
+    """CPU time so far of the server process, or the sum over a layout's nodes."""
+    return sum(cpu_seconds(s.pid) for s in members(server))
 
 
 def _die_with_parent() -> None:
@@ -199,8 +268,22 @@ def spawn_bare(log_path: Path, script: Path = BARE_RELAY, *args: str) -> Server:
     return _spawn("bare", argv, log_path, port)
 
 
-async def wait_healthy(server: Server, limit: float = START_TIMEOUT) -> None:
-    """Poll GET /healthz until it answers 200, the process dies or the time is up."""
+def spawn_redis(log_path: Path) -> Server:
+    """A private redis-server on a free port (not the machine's shared one), nothing saved
+    to disk; its `url` is the redis:// URL."""
+    port = free_port()
+    binary = shutil.which("redis-server") or "/usr/bin/redis-server"
+    argv = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+    server = _spawn("redis", argv, log_path, port)
+    server.url = f"redis://127.0.0.1:{port}/0"
+    return server
+
+
+async def wait_healthy(
+    server: Server, limit: float = START_TIMEOUT, path: str = "/healthz"
+) -> None:
+    """Poll GET `path` (/healthz, or /readyz for a node that must hear Redis) until it
+    answers 200, the process dies or the time is up."""
     deadline = time.monotonic() + limit
     async with aiohttp.ClientSession() as http:
         while time.monotonic() < deadline:
@@ -210,11 +293,11 @@ async def wait_healthy(server: Server, limit: float = START_TIMEOUT) -> None:
                 )
             try:
                 async with http.get(
-                    server.url + "/healthz", timeout=aiohttp.ClientTimeout(total=2)
+                    server.url + path, timeout=aiohttp.ClientTimeout(total=2)
                 ) as resp:
                     if resp.status == 200:
                         return
             except (TimeoutError, aiohttp.ClientError):
                 pass
             await asyncio.sleep(0.1)
-    raise RuntimeError(f"{server.name} did not become healthy in {limit:.0f} s")
+    raise RuntimeError(f"{server.name} did not answer {path} in {limit:.0f} s")

@@ -1,7 +1,9 @@
 """The benchmark still runs: `python -m bench --quick` against real Parley and the bare
-baselines, every workload. Asserts that traffic went through both servers of each (for
-`board`, Parley and pycrdt in the benchmark's own process) and that ratios came out, never
-any timing (the machines are shared; figures are in docs/benchmarks.md)."""
+baselines, every default workload, and `--workload nodes` (two Parley nodes on PostgreSQL
+and Redis against one). Asserts that traffic went through both servers of each (for
+`board`, Parley and pycrdt in the benchmark's own process; for `nodes`, both layouts) and
+that ratios came out, never any timing (the machines are shared; figures are in
+docs/benchmarks.md)."""
 
 from __future__ import annotations
 
@@ -29,14 +31,10 @@ def assert_ratios(workload: dict[str, Any], keys: tuple[str, ...]) -> None:
         assert workload["ratio"][key]["median"] > 0, workload["ratio"]
 
 
-@pytest.mark.e2e
-@pytest.mark.timeout(330)
-def test_quick_benchmark_runs_every_workload_through_parley_and_baseline(
-    tmp_path: Path,
-) -> None:
+def run_quick(tmp_path: Path, *args: str) -> dict[str, Any]:
     out = tmp_path / "bench.json"
     done = subprocess.run(
-        [sys.executable, "-m", "bench", "--quick", "--json", str(out)],
+        [sys.executable, "-m", "bench", "--quick", "--json", str(out), *args],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -44,7 +42,15 @@ def test_quick_benchmark_runs_every_workload_through_parley_and_baseline(
         check=False,
     )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    workloads = json.loads(out.read_text())["workloads"]
+    return dict(json.loads(out.read_text())["workloads"])
+
+
+@pytest.mark.e2e
+@pytest.mark.timeout(330)
+def test_quick_benchmark_runs_every_workload_through_parley_and_baseline(
+    tmp_path: Path,
+) -> None:
+    workloads = run_quick(tmp_path)
     assert set(workloads) == {"relay", "chat", "files", "board"}
 
     relay = workloads["relay"]
@@ -80,3 +86,36 @@ def test_quick_benchmark_runs_every_workload_through_parley_and_baseline(
             assert r["join_elements"] == elements and r["join_mb"] > 0, r
             assert len(r["join_times_ms"]) == board["config"]["syncs"], r
     assert_ratios(board, ("deliveries_per_s", "p50_ms", "p99_ms", "join_ms"))
+
+
+@pytest.mark.e2e
+@pytest.mark.postgres
+@pytest.mark.timeout(330)
+def test_quick_nodes_benchmark_runs_one_node_and_two(tmp_path: Path) -> None:
+    workloads = run_quick(tmp_path, "--workload", "nodes")
+    assert set(workloads) == {"nodes"}
+    nodes = workloads["nodes"]
+    layouts = ("one", "two")
+
+    relay = nodes["relay"]
+    for layout in layouts:
+        for r in runs_of(relay, layout):
+            assert r["delivered_measured"] > 0 and r["lost"] == 0, r
+            assert r["acks"] == {"ok": r["sent"]}, r
+            assert r["misrouted"] == 0 and r["unexpected"] == 0, r
+    assert_ratios(relay, ("throughput", "p50_ms", "p99_ms", "server_us_per_msg"))
+
+    chat = nodes["chat"]
+    for layout in layouts:
+        for r in runs_of(chat, layout):
+            assert r["completed_measured"] > 0 and r["lost"] == 0 and r["unacked"] == 0, r
+            assert r["acks"] == {"ok": r["sent"]}, r
+            assert r["misrouted"] == 0 and r["unexpected"] == 0, r
+    assert_ratios(chat, ("throughput", "delivery_p50_ms", "delivery_p99_ms", "server_us_per_msg"))
+
+    join = nodes["join"]
+    for layout in layouts:
+        for r in runs_of(join, layout):
+            assert r["joined"] == r["customers"] == nodes["config"]["customers"], r
+            assert r["failed"] == 0 and r["p99_ms"] > 0 and r["throughput"] > 0, r
+    assert_ratios(join, ("throughput", "p50_ms", "p99_ms", "server_ms_per_join"))
