@@ -66,6 +66,15 @@ def decode(data: Any) -> Rooms:
     return rooms
 
 
+def decode_advisors(data: Any) -> dict[str, list[str]]:
+    """Team id -> advisor account ids from a message (absent from older nodes: none)."""
+    if data is None:
+        return {}
+    if not isinstance(data, dict) or not all(isinstance(v, list) for v in data.values()):
+        raise ValueError("advisors must be an object of lists")
+    return {str(team): [str(a) for a in accounts] for team, accounts in data.items()}
+
+
 class RedisCluster:
     """Implements `signaling.ports.Cluster` on Redis pub/sub. An async context manager: it
     listens and announces while entered, and says goodbye when left."""
@@ -158,6 +167,7 @@ class RedisCluster:
                 return
             self._heard[node] = time.monotonic()
             if op == "rooms":
+                self.presence.set_remote_advisors(node, decode_advisors(message.get("advisors")))
                 changed = self.presence.set_remote(node, decode(message["rooms"]))
                 if changed:
                     await self.on_seen(changed)
@@ -185,7 +195,8 @@ class RedisCluster:
             await asyncio.sleep(COALESCE_SECONDS)  # changes close together go out as one
             self._dirty.clear()
             rooms = encode(self.presence.local_rooms())
-            await self._publish({"op": "rooms", "rooms": rooms})
+            advisors = self.presence.local_advisors()
+            await self._publish({"op": "rooms", "rooms": rooms, "advisors": advisors})
             now = time.monotonic()
             if now - last_tick >= self.interval:
                 last_tick = now

@@ -55,12 +55,16 @@ class Presence:
         self.quality: dict[str, tuple[float, list[dict[str, object]]]] = {}
         # node id -> the rooms that node reported last (empty on a single node)
         self._remote: dict[str, Rooms] = {}
+        # node id -> team id -> the advisor accounts connected there, as it reported last
+        self._remote_advisors: dict[str, dict[str, set[str]]] = {}
         # called after every change of this node's rooms (a cluster publishes them)
         self.on_change: Callable[[], None] = lambda: None
 
     def connect(self, sid: str, actor: Actor, session_key: str) -> Connection:
         conn = Connection(sid, actor, session_key)
         self._connections[sid] = conn
+        if actor.kind == "advisor":
+            self.on_change()  # the other nodes count advisors online too
         return conn
 
     def get(self, sid: str) -> Connection | None:
@@ -82,6 +86,8 @@ class Presence:
             return []
         last = [(cid, pid) for cid, pid in list(conn.joined.items()) if self.leave(sid, cid)]
         del self._connections[sid]
+        if conn.actor.kind == "advisor":
+            self.on_change()
         return last
 
     def join(self, sid: str, consultation_id: str, participant_id: str, member: Member) -> bool:
@@ -199,7 +205,19 @@ class Presence:
 
     def drop_remote(self, node: str) -> Rooms:
         """Forget a node that has gone; return what it had."""
+        self._remote_advisors.pop(node, None)
         return self._remote.pop(node, {})
+
+    def local_advisors(self) -> dict[str, list[str]]:
+        """Team id -> the advisor accounts with a connection to this node."""
+        teams: dict[str, set[str]] = defaultdict(set)
+        for c in self._connections.values():
+            if c.actor.kind == "advisor" and c.actor.team_id and c.actor.account_id:
+                teams[c.actor.team_id].add(c.actor.account_id)
+        return {team: sorted(accounts) for team, accounts in teams.items()}
+
+    def set_remote_advisors(self, node: str, teams: dict[str, list[str]]) -> None:
+        self._remote_advisors[node] = {team: set(accounts) for team, accounts in teams.items()}
 
     def remote_nodes(self) -> frozenset[str]:
         return frozenset(self._remote)
@@ -209,14 +227,12 @@ class Presence:
         return any(c.actor.kind == kind for c in self._connections.values())
 
     def advisors_online(self, team_id: str) -> int:
-        """How many advisor accounts of a team have a connection open (dashboard or room)."""
-        return len(
-            {
-                c.actor.account_id
-                for c in self._connections.values()
-                if c.actor.kind == "advisor" and c.actor.team_id == team_id
-            }
-        )
+        """How many advisor accounts of a team have a connection open (dashboard or room),
+        on this node or, as they said, on another."""
+        accounts = set(self.local_advisors().get(team_id, ()))
+        for teams in self._remote_advisors.values():
+            accounts |= teams.get(team_id, set())
+        return len(accounts)
 
     def connections(self) -> list[Connection]:
         return list(self._connections.values())

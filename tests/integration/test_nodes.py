@@ -292,3 +292,29 @@ async def test_password_guessing_spread_over_the_nodes_is_limited_as_one(
     finally:
         for http in clients:
             await http.close()
+
+
+async def available(http: Http, team: str, expected: bool) -> dict[str, Any]:
+    """The embeddable button's answer once it is `expected` (cluster news takes a moment)."""
+    async with asyncio.timeout(WAIT):
+        while True:
+            status, body = await http.get(f"/api/teams/{team}/availability")
+            assert status == 200, body
+            if body["data"]["available"] is expected:
+                return body["data"]
+            await asyncio.sleep(0.2)
+
+
+async def test_the_button_counts_advisors_on_every_node(cluster: Cluster) -> None:
+    team = cluster.seed["team_slug"]
+    button = Http(cluster.a.url)  # the button on the business's website asks node a
+    try:
+        status, body = await button.get(f"/api/teams/{team}/availability")
+        assert (status, body["data"]["available"]) == (200, False), body
+        advisor = await login_advisor(cluster.b, cluster.seed)  # online on node b only
+        data = await available(button, team, True)
+        assert data["wait_seconds_estimate"] is not None
+        await advisor.sock.close()
+        await available(button, team, False)
+    finally:
+        await button.close()

@@ -35,3 +35,22 @@ def test_evict_takes_every_socket_out():
     assert presence.room("c1") == frozenset({"p2"})
     assert presence.disconnect("s1") == []
     assert presence.sids_of_session("other") == ["s3"]
+
+
+def test_advisors_online_counts_accounts_on_every_node():
+    presence = Presence()
+    changes = []
+    presence.on_change = lambda: changes.append(1)
+    anna = Actor("advisor", account_id="a1", team_id="t1")
+    presence.connect("s1", anna, "k1")
+    presence.connect("s2", anna, "k2")  # a second tab: still one advisor
+    presence.connect("s3", ACTOR, "k3")  # customers change nothing the others count
+    assert len(changes) == 2
+    assert presence.local_advisors() == {"t1": ["a1"]}
+    presence.set_remote_advisors("node-b", {"t1": ["a1", "a2"], "t2": ["a3"]})
+    assert (presence.advisors_online("t1"), presence.advisors_online("t2")) == (2, 1)
+    presence.drop_remote("node-b")
+    assert (presence.advisors_online("t1"), presence.advisors_online("t2")) == (1, 0)
+    presence.disconnect("s1")
+    presence.disconnect("s2")
+    assert presence.advisors_online("t1") == 0 and len(changes) == 4
