@@ -3,8 +3,11 @@ round trips while another client floods the server, against the same consultatio
 trips without the flood, measured in the same run (baseline and flood interleaved).
 
 The flood: a customer sending `rate` events a second (chat_send, rtc_signal and
-board_update in turn) until Parley closes its connection as a flood; then the next flooding
-customer takes over, so the flood lasts as long as the measurement. A round trip is a
+board_update in turn) until Parley closes its connection as a flood; then (default, "one
+client") the same customer connects again at once and goes on, so the flood lasts as long
+as the measurement. With --fresh the next of `flooders` admitted customers takes over
+instead: many identities, each with its own allowance (a pessimistic case: each needs an
+advisor to admit them). A round trip is a
 chat_send by the quiet customer until its advisor receives the message. The goal (issue 9):
 the median and p90 ratio flood/baseline at most 2. Figures go to docs/security.md."""
 
@@ -12,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import statistics
 import sys
 import tempfile
@@ -23,7 +27,7 @@ from typing import Any
 import socketio
 from pycrdt import Doc, Map
 
-from bench.relay import Peer, parley_login, parley_pair, teardown
+from bench.relay import Peer, connect, new_socket, parley_login, parley_pair, teardown
 from bench.servers import Server, cpu_seconds, prepare_parley, spawn_parley, wait_healthy
 
 GOAL = 2.0
@@ -58,13 +62,31 @@ async def round_trips(customer: Peer, advisor: Peer, trips: int) -> list[float]:
     return times
 
 
+async def reconnect(peer: Peer, base: str) -> bool:
+    """The flooding customer's browser, connecting again with its cookie."""
+    peer.sio = new_socket()
+    try:
+        await connect(peer.sio, base, {"Cookie": peer.cookie, "Origin": base})
+    except socketio.exceptions.ConnectionError:
+        return False
+    return True
+
+
 async def flood(
-    flooders: list[Peer], rate: float, stop: asyncio.Event, kinds: str = "crb"
+    flooders: list[Peer],
+    rate: float,
+    stop: asyncio.Event,
+    kinds: str = "crb",
+    again: str | None = None,
 ) -> dict[str, int]:
+    """`again`: the server's URL, to connect the one flooder again whenever it is closed;
+    None: go on with the next flooder."""
     counts = {"sent": 0, "closed": 0}
     update = board_update()
     started, due = time.perf_counter(), 0
-    for peer in flooders:
+    queue = list(flooders)
+    while queue:
+        peer = queue.pop(0)
         n = 0
         while not stop.is_set() and peer.sio.connected:
             # catch up with the schedule: `rate` events a second however slow a send is
@@ -86,6 +108,12 @@ async def flood(
         if stop.is_set():
             break
         counts["closed"] += 1
+        if again is not None:
+            with contextlib.suppress(socketio.exceptions.SocketIOError):
+                await peer.sio.disconnect()
+            if not await reconnect(peer, again):
+                await asyncio.sleep(0.01)  # refused (e.g. sockets per address): try again
+            queue.insert(0, peer)
     return counts
 
 
@@ -97,7 +125,8 @@ async def measure(server: Server, account: dict[str, str], args: argparse.Namesp
     advisor = await parley_login(server.url, account)
     try:
         quiet = await parley_pair(server.url, advisor, 0)
-        flooders = [await parley_pair(server.url, advisor, i + 1) for i in range(args.flooders)]
+        count = args.flooders if args.fresh else 1
+        flooders = [await parley_pair(server.url, advisor, i + 1) for i in range(count)]
     finally:
         await advisor.close()
     peers = [*quiet, *(p for pair in flooders for p in pair)]
@@ -106,6 +135,7 @@ async def measure(server: Server, account: dict[str, str], args: argparse.Namesp
     counts = {"sent": 0, "closed": 0}
     cpu = {"server_base": 0.0, "server_flood": 0.0, "client_flood": 0.0, "flood_s": 0.0}
     spare = [customer for _, customer in flooders]
+    again = None if args.fresh else server.url
     try:
         await round_trips(quiet[1], quiet[0], 10)  # warm-up
         for _ in range(args.rounds):
@@ -114,7 +144,7 @@ async def measure(server: Server, account: dict[str, str], args: argparse.Namesp
             cpu["server_base"] += cpu_seconds(server.pid) - mark
             mark, mark_client, wall = cpu_seconds(server.pid), time.process_time(), time.time()
             stop = asyncio.Event()
-            flooding = asyncio.create_task(flood(spare, args.rate, stop, args.kinds))
+            flooding = asyncio.create_task(flood(spare, args.rate, stop, args.kinds, again))
             await asyncio.sleep(0.2)
             during += await round_trips(quiet[1], quiet[0], args.trips)
             stop.set()
@@ -123,7 +153,8 @@ async def measure(server: Server, account: dict[str, str], args: argparse.Namesp
             cpu["client_flood"] += time.process_time() - mark_client
             cpu["flood_s"] += time.time() - wall
             counts = {k: counts[k] + got[k] for k in counts}
-            spare = [p for p in spare if p.sio.connected]
+            if again is None:
+                spare = [p for p in spare if p.sio.connected]
             if not spare:
                 break
     finally:
@@ -148,6 +179,8 @@ async def main_async(args: argparse.Namespace) -> int:
     for label, q in (("p50", 50), ("p90", 90)):
         b, f = quantile(base, q) * 1000, quantile(during, q) * 1000
         rows.append((label, b, f, f / b))
+    who = f"{args.flooders} fresh customers" if args.fresh else "one customer, reconnecting"
+    print(f"flooding: {who}")
     print(
         f"flood: {len(base)} quiet round trips without, {len(during)} during a flood of "
         f"{args.rate:.0f} events/s offered ({result['sent']} sent, "
@@ -177,7 +210,12 @@ def main(argv: list[str] | None = None) -> int:
         "--kinds", default="crb", help="events of the flood: c chat, r rtc_signal, b board"
     )
     parser.add_argument("--log", type=int, default=0, help="show this many server log lines")
-    parser.add_argument("--flooders", type=int, default=60, help="flooding customers in reserve")
+    parser.add_argument(
+        "--fresh", action="store_true", help="a new flooding customer after each close"
+    )
+    parser.add_argument(
+        "--flooders", type=int, default=60, help="--fresh: flooding customers in reserve"
+    )
     args = parser.parse_args(argv)
     return asyncio.run(main_async(args))
 

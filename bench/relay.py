@@ -95,6 +95,7 @@ class Peer:
     sio: socketio.AsyncClient
     consultation_id: str
     to: str = ""
+    cookie: str = ""  # the session's, for connecting again
 
 
 @dataclass
@@ -281,6 +282,7 @@ async def parley_pair(
         me = await call_ok(advisor.sio, "room_join", {"consultation_id": cid})
         await call_ok(customer.sio, "room_join", {"consultation_id": cid})
         advisor.to, customer.to = customer_pid, me["self"]["id"]
+        customer.cookie = cust_http.cookie_header()
         return advisor, customer
     finally:
         await cust_http.close()

@@ -265,22 +265,24 @@ class SocketAdapter:
             self._sockets.pop(address, None)
 
     def _forget(self, sid: str) -> None:
-        """Drop the limits' state of a socket that is gone (also when one of its events
-        finishes after the disconnect, so nothing is kept for a dead socket)."""
-        self._events.forget(sid)
-        self._refusals.forget(sid)
+        """Drop the per-socket state of a socket that is gone (also when one of its events
+        finishes after the disconnect, so nothing is kept for a dead socket). The event
+        buckets are the person's, not the socket's: they outlive it (see `_admit_event`)."""
         self._flooders.discard(sid)
         self._turns.pop(sid, None)
 
-    async def _admit_event(self, sid: str) -> None:
-        """Count an event against the connection's rate; refuse it when too fast, and close
-        a connection that keeps flooding after its refusals."""
-        if self._events.take(sid):
+    async def _admit_event(self, conn: Connection) -> None:
+        """Count an event against its sender's rate; refuse it when too fast, and close a
+        connection that keeps flooding after its refusals. The rate is per person (the
+        participant, or the account), not per socket: a flooder who reconnects, or opens
+        a second tab, gets no fresh burst."""
+        key = conn.actor.participant_id or conn.actor.account_id or conn.sid
+        if self._events.take(key):
             return
-        if not self._refusals.take(sid) and sid not in self._flooders:
-            self._flooders.add(sid)
-            log.info("closing a flooding connection sid=%s", sid)
-            await self.core.notifier.close([sid], "flood")
+        if not self._refusals.take(key) and conn.sid not in self._flooders:
+            self._flooders.add(conn.sid)
+            log.info("closing a flooding connection sid=%s", conn.sid)
+            await self.core.notifier.close([conn.sid], "flood")
         raise LimitExceeded("too many events; slow down")
 
     async def _disconnect(self, sid: str, reason: Any = None) -> None:
@@ -294,10 +296,11 @@ class SocketAdapter:
         log.info("disconnected sid=%s", sid)
 
     async def _unknown(self, event: str, sid: str, data: Any = None) -> Ack:
-        if self.core.presence.get(sid) is None:
+        conn = self.core.presence.get(sid)
+        if conn is None:
             return error(NotAuthenticated.code, "not connected")
         try:
-            await self._admit_event(sid)
+            await self._admit_event(conn)
         except LimitExceeded as exc:
             return self._refusal(exc.code, exc.message)
         return error(UnknownEvent.code, f"unknown event {event[:64]!r}")
@@ -310,7 +313,7 @@ class SocketAdapter:
                 conn = self.core.presence.get(sid)
                 if conn is None:
                     raise NotAuthenticated("not connected")
-                await self._admit_event(sid)
+                await self._admit_event(conn)
                 await self._session_in_force(conn)
                 if extra:
                     raise InvalidPayload("send exactly one payload object")
@@ -382,6 +385,8 @@ class SocketAdapter:
     async def sweep_sessions(self) -> int:
         """Close every socket whose session has ended (idle, expired, consultation over);
         one check for all sockets. Returns how many were closed."""
+        self._events.prune()  # the event buckets that are full again: as good as none
+        self._refusals.prune()
         conns = self.core.presence.connections()
         if not conns:
             return 0

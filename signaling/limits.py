@@ -38,6 +38,13 @@ class Bucket:
     def forget(self, key: str) -> None:
         self._state.pop(key, None)
 
+    def prune(self) -> None:
+        """Forget every key whose bucket has filled up again (it is as if never used)."""
+        now = self.clock()
+        for key, (tokens, then) in list(self._state.items()):
+            if tokens + (now - then) * self.rate >= self.burst:
+                del self._state[key]
+
 
 def hashed(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()[:32]

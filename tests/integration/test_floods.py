@@ -215,3 +215,31 @@ async def test_invite_guessing_is_limited_per_address(server, seed_advisor):
     assert status == 201
     dashboard = await advisor.sock.ok("dashboard_get")
     assert len(dashboard["consultations"][0]["waiting"]) == 1
+
+
+@pytest.mark.parametrize("settings_overrides", [{"events_per_second": 2, "flood_refusals": 1000}])
+async def test_the_event_rate_is_a_persons_not_a_sockets(server, seed_advisor):
+    """A second tab or a reconnect gets no fresh burst: the bucket (2 a second, 4 at once)
+    belongs to the account or participant, so a flooder cannot reset it by reconnecting."""
+    advisor = await login_advisor(server, await seed_advisor())
+    loop = asyncio.get_running_loop()
+
+    async def burst(sock: Socket, n: int) -> int:
+        """n events at once; how many were let through (not refused as too fast)."""
+        acks = await asyncio.gather(*(sock.call("dashboard_get") for _ in range(n)))
+        refused = [a for a in acks if not a["ok"]]
+        assert all(a["error"]["code"] == "limit_exceeded" for a in refused), refused
+        return n - len(refused)
+
+    assert await burst(advisor.sock, 6) == 4  # the burst, and then refusals
+    emptied = loop.time()
+    second_tab = await server.socket(advisor.http)
+    through = await burst(second_tab, 4)
+    # only what refilled since (2 a second), not another burst of 4
+    assert through <= 2 * (loop.time() - emptied) + 1, through
+    await advisor.sock.close()
+    reconnected = await server.socket(advisor.http)
+    through = await burst(reconnected, 4)
+    assert through <= 2 * (loop.time() - emptied) + 1, through
+    await asyncio.sleep(1.0)  # at a person's pace it is served
+    assert await burst(reconnected, 1) == 1
