@@ -8,7 +8,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from signaling.errors import (
@@ -35,7 +34,7 @@ from signaling.rules import Actor
 from signaling.turn import IceConfig
 from storage.clock import Clock
 from storage.crypto import IntegrityError
-from storage.db import Database
+from storage.db import Database, unavailable
 from storage.models import Consultation, InviteLink, Participant, ParticipantStatus
 from storage.repositories import ConsultationRepository, ParticipantRepository
 from storage.stats import with_feature
@@ -133,7 +132,7 @@ def storage_refusal(exc: Exception) -> ParleyError | None:
     if isinstance(exc, IntegrityError):
         log.error("stored ciphertext failed authentication: %s", exc)
         return IntegrityFailure("stored data failed its integrity check and was not used")
-    if isinstance(exc, OSError | OperationalError):
+    if unavailable(exc):
         # a full, read-only or vanished disk or database: the write did not happen
         log.error("storage failed: %s", type(exc).__name__)
         return StorageUnavailable("the server could not store this just now; try again later")

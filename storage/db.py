@@ -13,6 +13,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import event, text
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -139,3 +140,18 @@ class Database:
         tb: TracebackType | None,
     ) -> None:
         await self.close()
+
+
+# SQLSTATE classes of a database that cannot take the write just now, as opposed to a bug:
+# connection exception, insufficient resources (disk full, out of memory), operator
+# intervention (shutting down), system error (I/O)
+UNAVAILABLE_CLASSES = frozenset({"08", "53", "57", "58"})
+
+
+def unavailable(exc: BaseException) -> bool:
+    """Whether a storage failure means the disk or database cannot be written just now
+    (full, read-only, vanished, shutting down): the write did not happen."""
+    if isinstance(exc, OSError | OperationalError):
+        return True
+    state = getattr(getattr(exc, "orig", None), "sqlstate", None)
+    return isinstance(exc, DBAPIError) and str(state or "")[:2] in UNAVAILABLE_CLASSES

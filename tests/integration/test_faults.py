@@ -10,6 +10,7 @@ import os
 import random
 from typing import Any
 
+import asyncpg
 import pytest
 from pycrdt import Map
 
@@ -233,4 +234,78 @@ async def test_a_failing_blob_store_refuses_the_upload_cleanly(server, seed_advi
         "chat_send", {"consultation_id": other_cid, "client_id": "other-chat-1", "body": "ok"}
     )
     await other_advisor.sock.until("chat_message", lambda m: m["client_id"] == "other-chat-1")
+    assert (await server.http().get("/healthz"))[0] == 200
+
+
+FULL_FOR = """
+CREATE FUNCTION parley_test_disk_full() RETURNS trigger AS $$
+BEGIN
+    IF NEW.consultation_id = '{cid}' THEN
+        RAISE EXCEPTION 'could not extend file: No space left on device'
+            USING ERRCODE = 'disk_full';
+    END IF;
+    RETURN NEW;
+END $$ LANGUAGE plpgsql;
+CREATE TRIGGER parley_test_disk_full BEFORE INSERT ON chat_messages
+    FOR EACH ROW EXECUTE FUNCTION parley_test_disk_full();
+CREATE TRIGGER parley_test_disk_full BEFORE INSERT ON files
+    FOR EACH ROW EXECUTE FUNCTION parley_test_disk_full();
+"""
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("backend", ["postgres"], indirect=True)
+async def test_a_database_full_for_one_consultation_refuses_only_its_writes(
+    server, seed_advisor, database_url
+):
+    """PostgreSQL itself refuses one consultation's writes (disk_full, raised by a trigger
+    on its rows): its sender gets `storage_unavailable` and nothing is stored, no plaintext
+    lands anywhere, and another consultation chatting at the same moment is unaffected."""
+    _advisor, customer, cid = await admitted_pair(server, seed_advisor)
+    other_advisor, other_customer, other_cid = await admitted_pair(server, seed_advisor)
+    conn = await asyncpg.connect(database_url.replace("postgresql+asyncpg", "postgresql"))
+    try:
+        await conn.execute(FULL_FOR.format(cid=cid))
+        # both at once, so that they are likely in one group commit
+        sends = [
+            customer.sock.call(
+                "chat_send", {"consultation_id": cid, "client_id": f"full-msg-{i}", "body": "4711"}
+            )
+            for i in range(5)
+        ] + [
+            other_customer.sock.call(
+                "chat_send", {"consultation_id": other_cid, "client_id": f"ok-msg-{i}", "body": "x"}
+            )
+            for i in range(5)
+        ]
+        answers = await asyncio.gather(*sends)
+        assert [a["error"]["code"] for a in answers[:5]] == ["storage_unavailable"] * 5, answers
+        assert all(a["ok"] for a in answers[5:]), answers
+        await other_advisor.sock.until("chat_message", lambda m: m["client_id"] == "ok-msg-4")
+        secret = b"Kontoauszug plaintext marker 4711 " * 100
+        status, body = await customer.http.post(
+            f"/api/consultations/{cid}/files?name=auszug.txt",
+            data=secret,
+            headers={"Content-Type": "application/octet-stream"},
+        )
+        assert status == 503 and body["error"]["code"] == "storage_unavailable", (status, body)
+        stored = await conn.fetchval(
+            "SELECT count(*) FROM chat_messages WHERE consultation_id = $1", cid
+        )
+        assert stored == 0
+        assert await conn.fetchval("SELECT count(*) FROM files") == 0
+        leftovers = [
+            p
+            for p in server.settings.data_dir.rglob("*")
+            if p.is_file() and b"4711" in p.read_bytes()
+        ]
+        assert leftovers == []
+        # once there is room again, the same message (same client id) goes through
+        await conn.execute("DROP TRIGGER parley_test_disk_full ON chat_messages")
+        sent = await customer.sock.ok(
+            "chat_send", {"consultation_id": cid, "client_id": "full-msg-0", "body": "4711"}
+        )
+        assert sent["seq"] == 1
+    finally:
+        await conn.close()
     assert (await server.http().get("/healthz"))[0] == 200

@@ -1,6 +1,6 @@
 """Soak: a real `parley serve` (SQLite) carries 50 consultations of three people each (the
 advisor and two customers admitted through one invite link) chatting, drawing and
-exchanging small files at a steady pace for PARLEY_SOAK_SECONDS (240 s in CI; the 10-minute
+exchanging small files at a steady pace for PARLEY_SOAK_SECONDS (120 s in CI; the 10-minute
 soak is PARLEY_SOAK_SECONDS=600). The server is measured at rest (traffic held, in-flight
 work finished) after the warm-up and at the end: resident memory may grow by less than
 10 %, open file descriptors and asyncio tasks not at all beyond a small stated slack. Every
@@ -34,7 +34,7 @@ from tests.boards import YClient, content, edit
 from tests.clients import WAIT, Http, Socket
 from tests.processes import Node, seed_advisor
 
-SECONDS = float(os.environ.get("PARLEY_SOAK_SECONDS", "240"))
+SECONDS = float(os.environ.get("PARLEY_SOAK_SECONDS", "120"))
 CONSULTATIONS = 50
 PEOPLE = 3  # per consultation: the advisor, then two customers
 TICK = 4.0  # seconds between two actions of one client (chat and drawing take turns)
