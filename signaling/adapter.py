@@ -267,7 +267,8 @@ class SocketAdapter:
     def _forget(self, sid: str) -> None:
         """Drop the per-socket state of a socket that is gone (also when one of its events
         finishes after the disconnect, so nothing is kept for a dead socket). The event
-        buckets are the person's, not the socket's: they outlive it (see `_admit_event`)."""
+        bucket is the person's, not the socket's: it outlives it (see `_admit_event`)."""
+        self._refusals.forget(sid)
         self._flooders.discard(sid)
         self._turns.pop(sid, None)
 
@@ -275,11 +276,12 @@ class SocketAdapter:
         """Count an event against its sender's rate; refuse it when too fast, and close a
         connection that keeps flooding after its refusals. The rate is per person (the
         participant, or the account), not per socket: a flooder who reconnects, or opens
-        a second tab, gets no fresh burst."""
-        key = conn.actor.participant_id or conn.actor.account_id or conn.sid
-        if self._events.take(key):
+        a second tab, gets no fresh allowance. The refusals that close a connection are
+        counted per connection: a closed flooder who comes back is refused cheaply for a
+        while rather than closed at once, which would only have it reconnect again."""
+        if self._events.take(conn.actor.participant_id or conn.actor.account_id or conn.sid):
             return
-        if not self._refusals.take(key) and conn.sid not in self._flooders:
+        if not self._refusals.take(conn.sid) and conn.sid not in self._flooders:
             self._flooders.add(conn.sid)
             log.info("closing a flooding connection sid=%s", conn.sid)
             await self.core.notifier.close([conn.sid], "flood")
