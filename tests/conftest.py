@@ -6,6 +6,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import signal
+import subprocess
+import sys
+import tempfile
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
@@ -25,6 +29,56 @@ from server.state import CORE
 from storage.clock import utcnow
 from storage.models import Role
 from tests.clients import Http, Socket
+
+SOAK_TEST = "tests/integration/test_soak.py::test_soak"
+
+
+@dataclass
+class SoakRun:
+    """The soak program running in the background (tests/soak.py)."""
+
+    proc: subprocess.Popen[bytes]
+    result: Path
+    log: Path
+
+
+SOAK = pytest.StashKey[SoakRun]()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The soak's test goes last: it waits for the soak, which runs meanwhile."""
+    items.sort(key=lambda item: item.nodeid == SOAK_TEST)
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    if not any(item.nodeid == SOAK_TEST for item in session.items):
+        return
+    directory = Path(tempfile.mkdtemp(prefix="parley-soak-"))
+    log, result = directory / "soak.log", directory / "result.json"
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "tests.soak", "--dir", str(directory), "--json", str(result)],
+            cwd=Path(__file__).resolve().parent.parent,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    session.config.stash[SOAK] = SoakRun(proc, result, log)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    run = session.config.stash.get(SOAK, None)
+    if run is not None and run.proc.poll() is None:
+        run.proc.send_signal(signal.SIGTERM)  # the soak kills its node on the way out
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            run.proc.wait(10)
+
+
+@pytest.fixture
+def soak_run(request: pytest.FixtureRequest) -> SoakRun:
+    run = request.config.stash.get(SOAK, None)
+    assert run is not None, "the soak starts only when its test is collected (conftest.py)"
+    return run
+
 
 PG_ADMIN_DSN = os.environ.get("PARLEY_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 PASSWORD = "correct horse battery staple"
