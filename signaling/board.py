@@ -82,7 +82,9 @@ class Boards:
         self._awareness = Bucket(core.limits.board_awareness_per_second)
 
     async def close(self) -> None:
-        """Let running compactions finish (they are one transaction each)."""
+        """Store what is queued, and let running compactions finish (they are one
+        transaction each)."""
+        await self.store.close()
         await asyncio.gather(*self._compacting.values(), return_exceptions=True)
         self._compacting.clear()
         self.live.clear()

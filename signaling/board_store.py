@@ -5,13 +5,16 @@ this injected; it is the only part of the whiteboard that talks to the database.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
 from signaling import rules, yjs
 from signaling.core import check_unrestricted
 from signaling.errors import BoardLocked, ContentErased, NotFound, Restricted
+from signaling.group_commit import GroupCommit
 from signaling.rules import Actor
 from storage.clock import Clock
 from storage.db import Database
@@ -21,6 +24,13 @@ from storage.repositories import BoardRepository, ConsultationRepository
 from storage.vault import BOARD_SNAPSHOT, BOARD_UPDATE, KeyShredded, Vault
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Append:
+    consultation_id: str
+    update: bytes
+    customer: bool  # refused while the board is locked
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +50,7 @@ class BoardStore:
         self.db = db
         self.vault = vault
         self.clock = clock
+        self._appends: GroupCommit[Append, int] = GroupCommit("whiteboard updates", self._commit)
 
     async def read(self, consultation_id: str, after_seq: int = 0) -> Stored:
         """The stored board beyond `after_seq`: ContentErased (via the vault) if its key is
@@ -77,28 +88,67 @@ class BoardStore:
 
     async def append(self, consultation_id: str, update: bytes, *, customer: bool) -> int:
         """Seal and store one update; its number. Refused (and nothing stored) while the
-        consultation is restricted, or, for a customer, while the board is locked."""
+        consultation is restricted, or, for a customer, while the board is locked. Updates
+        arriving while a write is in flight are stored together (group commit)."""
+        return await self._appends.submit(Append(consultation_id, update, customer))
+
+    async def close(self) -> None:
+        """Finish the queued appends, then refuse new ones."""
+        await self._appends.close()
+
+    async def _commit(self, batch: list[Append]) -> list[int | Exception]:
+        """Store a batch of updates in one transaction; each one's number, or what refuses
+        it alone."""
+        outcomes: list[int | Exception | None] = [None] * len(batch)
         async with self.db.session() as s:
             repo = BoardRepository(s)
-            reserved = await repo.reserve_seq(consultation_id)
-            if reserved is None:
-                raise NotFound("no such consultation")
-            seq, restricted, locked = reserved
-            if restricted:
-                raise Restricted("this consultation is restricted: nothing can be added to it")
-            if locked and customer:
-                raise BoardLocked("the advisor has locked the whiteboard")
-            dek = await self.vault.dek(s, consultation_id)
-            sealed = self.vault.seal_bytes(dek, consultation_id, BOARD_UPDATE, str(seq), update)
-            await repo.add(
-                BoardUpdate(
-                    consultation_id=consultation_id,
-                    seq=seq,
-                    data_sealed=sealed,
-                    created_at=self.clock(),
+            states = await repo.states([a.consultation_id for a in batch])
+            deks: dict[str, bytes] = {}
+            for cid in sorted(states):
+                with contextlib.suppress(KeyShredded):  # refused below, as ContentErased
+                    deks[cid] = await self.vault.dek(s, cid)
+            counts: Counter[str] = Counter()
+            for i, a in enumerate(batch):
+                refusal = self._refusal(a, states.get(a.consultation_id), a.consultation_id in deks)
+                if refusal is not None:
+                    outcomes[i] = refusal
+                else:
+                    counts[a.consultation_id] += 1
+            last = await repo.reserve_seqs(counts)
+            seqs = {cid: last[cid] - counts[cid] for cid in counts}  # numbers used so far
+            rows = []
+            for i, a in enumerate(batch):
+                if outcomes[i] is not None:
+                    continue
+                cid = a.consultation_id
+                seqs[cid] += 1
+                sealed = self.vault.seal_bytes(
+                    deks[cid], cid, BOARD_UPDATE, str(seqs[cid]), a.update
                 )
-            )
-            return seq
+                rows.append(
+                    BoardUpdate(
+                        consultation_id=cid,
+                        seq=seqs[cid],
+                        data_sealed=sealed,
+                        created_at=self.clock(),
+                    )
+                )
+                outcomes[i] = seqs[cid]
+            await repo.add_many(rows)
+        return [outcome for outcome in outcomes if outcome is not None]
+
+    @staticmethod
+    def _refusal(a: Append, state: tuple[bool, bool] | None, keyed: bool) -> Exception | None:
+        if state is None:
+            return NotFound("no such consultation")
+        restricted, locked = state
+        if restricted:
+            return Restricted("this consultation is restricted: nothing can be added to it")
+        if not keyed:
+            return ContentErased("this consultation's content has been erased")
+        if locked and a.customer:
+            return BoardLocked("the advisor has locked the whiteboard")
+        return None
 
     async def discard(self, consultation_id: str, seq: int) -> None:
         """Take back an update that was stored but could not be applied."""

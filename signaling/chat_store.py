@@ -9,23 +9,20 @@ messages are written one by one, so only the culprit is refused."""
 
 from __future__ import annotations
 
-import asyncio
-import logging
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from sqlalchemy.exc import IntegrityError as DuplicateRow
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from signaling.core import Core
-from signaling.errors import NotReady, Restricted
+from signaling.errors import Restricted
+from signaling.group_commit import GroupCommit
 from signaling.protocol import ChatSend
 from storage.models import ChatMessage, MessageKind, new_id
 from storage.repositories import ChatRepository, ConsultationRepository
 from storage.stats import with_feature
 from storage.vault import CHAT_BODY, KeyShredded
-
-log = logging.getLogger(__name__)
 
 Key = tuple[str, str, str]  # consultation id, sender id, client id
 
@@ -36,96 +33,41 @@ class Stored:
     fresh: bool  # False: the client id was stored before (a resend), nothing new to deliver
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class Pending:
     msg: ChatSend
     sender_id: str
-    done: asyncio.Future[Stored] = field(
-        default_factory=lambda: asyncio.get_running_loop().create_future()
-    )
 
     @property
     def key(self) -> Key:
         return (self.msg.consultation_id, self.sender_id, self.msg.client_id)
 
-    def settle(self, outcome: Stored | BaseException) -> None:
-        if self.done.done():  # the sender went away (cancelled); the message stays stored
-            return
-        if isinstance(outcome, BaseException):
-            self.done.set_exception(outcome)
-        else:
-            self.done.set_result(outcome)
-
 
 class ChatStore:
-    """Queues validated messages and writes them in batches, one batch at a time."""
+    """Validated messages, written in batches (signaling.group_commit)."""
 
     def __init__(self, core: Core, max_batch: int = 200) -> None:
         self.core = core
-        self.max_batch = max_batch
-        self._queue: list[Pending] = []
-        self._writer: asyncio.Task[None] | None = None
-        self._closed = False
+        self._batches: GroupCommit[Pending, Stored] = GroupCommit(
+            "chat messages", self._commit_or_retry, max_batch, expected=(DuplicateRow,)
+        )
 
     async def store(self, msg: ChatSend, sender_id: str) -> Stored:
         """Store a message (validated, its sender in the room) and wait for the commit."""
-        if self._closed:
-            raise NotReady("the server is shutting down")
-        pending = Pending(msg, sender_id)
-        self._queue.append(pending)
-        if self._writer is None:
-            self._writer = asyncio.create_task(self._drain())
-        return await pending.done
+        return await self._batches.submit(Pending(msg, sender_id))
 
     async def close(self) -> None:
         """Finish what is queued, then refuse new messages."""
-        self._closed = True
-        if self._writer is not None:
-            await asyncio.shield(self._writer)
+        await self._batches.close()
 
-    async def _drain(self) -> None:
+    async def _commit_or_retry(self, batch: list[Pending]) -> list[Stored | Exception]:
         try:
-            while self._queue:
-                batch = self._queue[: self.max_batch]
-                del self._queue[: self.max_batch]
-                await self._write(batch)
-        except BaseException as exc:  # cancelled: nobody waits in vain
-            for pending in self._queue:
-                pending.settle(exc)
-            self._queue.clear()
-            raise
-        finally:
-            self._writer = None
-
-    async def _write(self, batch: list[Pending]) -> None:
-        try:
-            outcomes = await self._commit(batch)
-        except asyncio.CancelledError:
-            for pending in batch:
-                pending.settle(NotReady("the server is shutting down"))
-            raise
-        except Exception as exc:
+            return await self._commit(batch)
+        except DuplicateRow:
             if len(batch) > 1:
-                if not isinstance(exc, DuplicateRow):
-                    log.warning(
-                        "a batch of %d chat messages failed; writing them one by one",
-                        len(batch),
-                        exc_info=True,
-                    )
-                for pending in batch:  # so that only the culprit is refused
-                    await self._write([pending])
-                return
-            if not isinstance(exc, DuplicateRow):
-                batch[0].settle(exc)
-                return
+                raise  # written again one by one
             # the same resend raced itself (on another node); the first one won: answer it
-            try:
-                outcomes = await self._commit(batch)
-            except Exception as again:
-                batch[0].settle(again)
-                return
-        for pending, outcome in zip(batch, outcomes, strict=True):
-            pending.settle(outcome)
+            return await self._commit(batch)
 
     async def _commit(self, batch: list[Pending]) -> list[Stored | Exception]:
         """Store a batch in one transaction; the outcome of each message, in order."""

@@ -411,24 +411,38 @@ class FileRepository(Repository):
 class BoardRepository(Repository):
     """The whiteboard's sealed log: numbered updates and at most one snapshot."""
 
-    async def reserve_seq(self, consultation_id: str) -> tuple[int, bool, bool] | None:
-        """Take the consultation's next board number (in the database, so every node gets a
-        distinct one; on PostgreSQL the row stays locked until commit, which orders appends
-        with compaction). Returns (seq, restricted, locked) for the caller to refuse and
-        roll back, or None if there is no such consultation."""
+    async def states(self, consultation_ids: Sequence[str]) -> dict[str, tuple[bool, bool]]:
+        """(restricted, locked) of each consultation that exists. On PostgreSQL the rows stay
+        locked until commit, taken in one order so two nodes' batches never deadlock; the
+        lock orders appends with compaction and with locking the board."""
+        stmt = (
+            select(Consultation.id, Consultation.restricted_at, Consultation.board_locked)
+            .where(Consultation.id.in_(sorted(set(consultation_ids))))
+            .order_by(Consultation.id)
+        )
+        if self.session.get_bind().dialect.name == "postgresql":
+            stmt = stmt.with_for_update()
+        rows = (await self.session.execute(stmt)).all()
+        return {cid: (restricted is not None, bool(locked)) for cid, restricted, locked in rows}
+
+    async def reserve_seqs(self, counts: Mapping[str, int]) -> dict[str, int]:
+        """Reserve `counts[c]` consecutive board numbers in each consultation `c` in one
+        statement, counted in the database (every node gets distinct ones); the last number
+        reserved per consultation."""
+        if not counts:
+            return {}
         stmt = (
             update(Consultation)
-            .where(Consultation.id == consultation_id)
-            .values(board_seq=Consultation.board_seq + 1)
-            .returning(
-                Consultation.board_seq, Consultation.restricted_at, Consultation.board_locked
-            )
+            .where(Consultation.id.in_(sorted(counts)))
+            .values(board_seq=Consultation.board_seq + case(dict(counts), value=Consultation.id))
+            .returning(Consultation.id, Consultation.board_seq)
+            .execution_options(synchronize_session=False)
         )
-        row = (await self.session.execute(stmt)).one_or_none()
-        if row is None:
-            return None
-        seq, restricted_at, locked = row
-        return int(seq), restricted_at is not None, bool(locked)
+        return {cid: int(last) for cid, last in (await self.session.execute(stmt)).all()}
+
+    async def add_many(self, rows: Sequence[BoardUpdate]) -> None:
+        self.session.add_all(rows)
+        await self.session.flush()
 
     async def add(self, row: BoardUpdate) -> None:
         self.session.add(row)

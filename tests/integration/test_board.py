@@ -3,11 +3,13 @@ lock, and who may take part."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
 from pycrdt import Doc, Text
 
+from server.state import BOARDS
 from tests.boards import YClient, add_element, edit, element_ids
 from tests.flows import admitted_pair
 
@@ -148,3 +150,42 @@ async def test_only_the_room_takes_part(server, seed_advisor):
     assert ack["error"]["code"] == "not_authorised"
     assert other_customer.sock.received("board_update") == []
     assert other_advisor.sock.received("board_update") == []
+
+
+async def test_updates_stored_together_are_numbered_and_refused_one_by_one(server, seed_advisor):
+    """Updates of several boards arriving at once are stored in shared transactions (group
+    commit): each board's numbers stay gap-free, and a customer's update to a locked board
+    is refused alone, while the other updates in its batch are stored."""
+    pairs = [await admitted_pair(server, seed_advisor) for _ in range(3)]
+    locked_advisor, locked_customer, locked_cid = pairs[0]
+    await locked_advisor.sock.ok("board_lock", {"consultation_id": locked_cid, "locked": True})
+    clients = []
+    for advisor, customer, cid in pairs:
+        a, c = YClient(advisor.sock, cid), YClient(customer.sock, cid)
+        await a.sync()
+        await c.sync()
+        clients.append((cid, a, c))
+
+    # 10 updates from each of the six clients, all in flight together
+    sends = []
+    for cid, a, c in clients:
+        for who, client in (("a", a), ("c", c)):
+            for n in range(10):
+                sends.append((cid, who, client.send(edit(client.doc, add_element(f"{who}{n}")))))
+    acks = await asyncio.gather(*(send for *_, send in sends))
+    for (cid, who, _), ack in zip(sends, acks, strict=True):
+        if cid == locked_cid and who == "c":
+            assert ack["error"]["code"] == "board_locked", ack
+        else:
+            assert ack["ok"], ack
+
+    store = server.app[BOARDS].store
+    for cid, _a, _c in clients:
+        stored = await store.read(cid)
+        assert [seq for seq, _ in stored.updates] == list(range(1, len(stored.updates) + 1))
+        fresh = YClient(locked_customer.sock if cid == locked_cid else _c.sock, cid)
+        await fresh.sync()
+        expected = [f"a{n}" for n in range(10)]
+        if cid != locked_cid:
+            expected += [f"c{n}" for n in range(10)]
+        assert element_ids(fresh.doc) == sorted(expected)
