@@ -1,6 +1,6 @@
 """python -m bench [--quick] [--json PATH] [--workload NAME ...]: Parley against a bare
-baseline for each workload (relay, chat, files, board), interleaved A B A B ..., reported
-as ratios Parley/bare; and `--workload nodes` (not run by default: it needs PostgreSQL and
+baseline for each workload (relay, chat, files, board, fanout), interleaved A B A B ...,
+reported as ratios Parley/bare; and `--workload nodes` (not run by default: it needs PostgreSQL and
 redis-server), two Parley nodes against one (see docs/benchmarks.md)."""
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from bench import board, chat, files, nodes, relay
+from bench import board, chat, fanout, files, nodes, relay
 
 FULL: dict[str, Any] = {
     "runs": 5,
@@ -28,6 +28,7 @@ FULL: dict[str, Any] = {
         **{"boards": 20, "rate": 120.0, "duration": 10.0, "warmup": 1.0, "drain": 10.0},
         **{"elements": 10_000, "batch": 500, "syncs": 9},
     },
+    "fanout": fanout.FULL,
     "nodes": {
         **{"relay_pairs": 50, "relay_rate": 500.0, "chat_consultations": 100, "chat_rate": 250.0},
         **{"duration": 10.0, "warmup": 1.0, "drain": 10.0, "customers": 500, "join_rate": 15.0},
@@ -42,6 +43,7 @@ QUICK: dict[str, Any] = {
         **{"boards": 2, "rate": 20.0, "duration": 2.0, "warmup": 0.5, "drain": 5.0},
         **{"elements": 100, "batch": 50, "syncs": 2},
     },
+    "fanout": fanout.QUICK,
     "nodes": {
         **{"relay_pairs": 5, "relay_rate": 200.0, "chat_consultations": 10, "chat_rate": 100.0},
         **{"duration": 2.0, "warmup": 0.5, "drain": 5.0, "customers": 50, "join_rate": 15.0},
@@ -69,9 +71,10 @@ WORKLOADS: dict[str, tuple[Callable[[Any, int], Awaitable[dict[str, Any]]], type
     "chat": (chat.workload, chat.ChatConfig),
     "files": (files.workload, files.FilesConfig),
     "board": (board.workload, board.BoardConfig),
+    "fanout": (fanout.workload, fanout.FanoutConfig),
     "nodes": (nodes.workload, nodes.NodesConfig),
 }
-DEFAULT = ("relay", "chat", "files", "board")  # `nodes` needs PostgreSQL and redis-server
+DEFAULT = ("relay", "chat", "files", "board", "fanout")  # `nodes` needs PostgreSQL and redis-server
 
 
 def main(argv: list[str] | None = None) -> int:

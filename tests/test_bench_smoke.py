@@ -1,9 +1,9 @@
 """The benchmark still runs: `python -m bench --quick` against real Parley and the bare
-baselines, every default workload, and `--workload nodes` (two Parley nodes on PostgreSQL
-and Redis against one). Asserts that traffic went through both servers of each (for
-`board`, Parley and pycrdt in the benchmark's own process; for `nodes`, both layouts) and
-that ratios came out, never any timing (the machines are shared; figures are in
-docs/benchmarks.md)."""
+baselines, every default workload (relay, chat, files, board, fanout), and `--workload
+nodes` (two Parley nodes on PostgreSQL and Redis against one). Asserts that traffic went
+through both servers of each (for `board`, Parley and pycrdt in the benchmark's own
+process; for `nodes`, both layouts) and that ratios came out, never any timing (the
+machines are shared; figures are in docs/benchmarks.md)."""
 
 from __future__ import annotations
 
@@ -51,7 +51,16 @@ def test_quick_benchmark_runs_every_workload_through_parley_and_baseline(
     tmp_path: Path,
 ) -> None:
     workloads = run_quick(tmp_path)
-    assert set(workloads) == {"relay", "chat", "files", "board"}
+    assert set(workloads) == {"relay", "chat", "files", "board", "fanout"}
+
+    fanout = workloads["fanout"]
+    for server in SERVERS:
+        for r in runs_of(fanout, server):
+            assert r["delivered_measured"] > 0 and r["deliveries_per_s"] > 0, r
+            assert r["misrouted"] == 0 and r["unexpected"] == 0 and r["send_failed"] == 0, r
+    assert {r["size"] for r in fanout["runs"]} == {10, 50}
+    for size in ("rooms_of_10", "rooms_of_50"):
+        assert fanout["ratio"][size]["deliveries_per_s"]["median"] > 0, fanout["ratio"]
 
     relay = workloads["relay"]
     for server in SERVERS:
