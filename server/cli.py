@@ -14,6 +14,7 @@ from typing import Any
 from aiohttp import web
 
 from server import admin, logs, rights
+from server.access import DatabaseAccessLogger
 from server.app import blob_store_of, create_app, ice_config_of, limits_of
 from server.config import Settings
 from server.jobs import policy_of
@@ -64,8 +65,15 @@ def serve(args: argparse.Namespace) -> None:
         print(f"Parley is running at {settings.public_url or f'http://{shown}:{settings.port}'}/")
         print(f"Data directory: {settings.data_dir.resolve()}  (Ctrl-C stops)", flush=True)
 
-    # access_log=None: the default access log would write raw IP addresses to stdout
-    web.run_app(app, host=settings.host, port=settings.port, access_log=None, print=announce)
+    # the database access log (anonymised by retention), never aiohttp's text one, which
+    # would write raw addresses to stdout: the same as server.access.runner
+    web.run_app(
+        app,
+        host=settings.host,
+        port=settings.port,
+        access_log_class=DatabaseAccessLogger,
+        print=announce,
+    )
 
 
 async def with_db(settings: Settings, work: Callable[[Database], Awaitable[Any]]) -> Any:

@@ -12,9 +12,11 @@ from sqlalchemy import select
 
 from server import logs
 from server.state import ACCESS_LOG, CORE
+from storage.db import Database
 from storage.models import AccessEntry
-from tests.clients import WAIT
+from tests.clients import WAIT, Http
 from tests.flows import admitted_pair, invite_consultation, login_advisor
+from tests.processes import Node
 
 CHROME = (
     "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
@@ -100,3 +102,26 @@ async def test_application_logs_hold_no_address_name_or_content(server, seed_adv
     assert "consultation" in text or "connected" in text  # the log did record things
     for secret in ("127.0.0.1", "Erika", "Mustermann", "Kaktus", "Geheimnis", "Anna Advisor"):
         assert secret not in text, secret
+
+
+@pytest.mark.e2e
+async def test_parley_serve_itself_writes_the_access_log(tmp_path):
+    """The real command, not only the tests' runner: requests to `parley serve` land in the
+    database's access log (flushed at the latest when it stops), and none is printed as
+    aiohttp's text access log, which would show raw addresses."""
+    url = f"sqlite+aiosqlite:///{tmp_path}/parley.db"
+    node = Node(tmp_path / "data", url)
+    await node.start()
+    http = Http(node.url)
+    try:
+        status, _ = await http.get("/api/teams/nobody/availability")
+        assert status == 404
+    finally:
+        await http.close()
+        assert await node.stop() == 0
+    async with Database(url) as db, db.reading() as s:
+        rows = (await s.scalars(select(AccessEntry))).all()
+    assert ("GET", "/api/teams/{slug}/availability", 404, "127.0.0.1") in {
+        (r.method, r.route, r.status, r.ip) for r in rows
+    }
+    assert "availability" not in node.log_path.read_text()
