@@ -1,5 +1,5 @@
 """python -m bench [--quick] [--json PATH] [--workload NAME ...]: Parley against a bare
-baseline for each workload (relay, chat, files, board, fanout), interleaved A B A B ...,
+baseline for each workload (relay, chat, files, board, fanout, callsetup), interleaved A B A B ...,
 reported as ratios Parley/bare; and `--workload nodes` (not run by default: it needs PostgreSQL and
 redis-server), two Parley nodes against one (see docs/benchmarks.md)."""
 
@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from bench import board, chat, fanout, files, nodes, relay
+from bench import board, callsetup, chat, fanout, files, nodes, relay
 
 FULL: dict[str, Any] = {
     "runs": 5,
@@ -29,6 +29,7 @@ FULL: dict[str, Any] = {
         **{"elements": 10_000, "batch": 500, "syncs": 9},
     },
     "fanout": fanout.FULL,
+    "callsetup": {k: v for k, v in callsetup.FULL.items() if k != "runs"},
     "nodes": {
         **{"relay_pairs": 50, "relay_rate": 500.0, "chat_consultations": 100, "chat_rate": 250.0},
         **{"duration": 10.0, "warmup": 1.0, "drain": 10.0, "customers": 500, "join_rate": 15.0},
@@ -44,6 +45,7 @@ QUICK: dict[str, Any] = {
         **{"elements": 100, "batch": 50, "syncs": 2},
     },
     "fanout": fanout.QUICK,
+    "callsetup": {k: v for k, v in callsetup.QUICK.items() if k != "runs"},
     "nodes": {
         **{"relay_pairs": 5, "relay_rate": 200.0, "chat_consultations": 10, "chat_rate": 100.0},
         **{"duration": 2.0, "warmup": 0.5, "drain": 5.0, "customers": 50, "join_rate": 15.0},
@@ -72,9 +74,17 @@ WORKLOADS: dict[str, tuple[Callable[[Any, int], Awaitable[dict[str, Any]]], type
     "files": (files.workload, files.FilesConfig),
     "board": (board.workload, board.BoardConfig),
     "fanout": (fanout.workload, fanout.FanoutConfig),
+    "callsetup": (callsetup.workload, callsetup.CallSetupConfig),
     "nodes": (nodes.workload, nodes.NodesConfig),
 }
-DEFAULT = ("relay", "chat", "files", "board", "fanout")  # `nodes` needs PostgreSQL and redis-server
+DEFAULT = (
+    "relay",
+    "chat",
+    "files",
+    "board",
+    "fanout",
+    "callsetup",
+)  # `nodes` needs PostgreSQL and redis-server
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -124,7 +134,9 @@ def main(argv: list[str] | None = None) -> int:
     }
     for name in args.workload or DEFAULT:
         run_workload, config_type = WORKLOADS[name]
-        layouts = "(one node, two nodes)" if name == "nodes" else "(parley, bare)"
+        layouts = {"nodes": "(one node, two nodes)", "callsetup": "(parley, bare, sio)"}.get(
+            name, "(parley, bare)"
+        )
         print(f"workload {name}: {runs} x {layouts}", file=sys.stderr, flush=True)
         result = asyncio.run(run_workload(config_type(**configs[name]), runs))
         report["workloads"][name] = result

@@ -1,9 +1,10 @@
 """The benchmark still runs: `python -m bench --quick` against real Parley and the bare
-baselines, every default workload (relay, chat, files, board, fanout), and `--workload
-nodes` (two Parley nodes on PostgreSQL and Redis against one). Asserts that traffic went
-through both servers of each (for `board`, Parley and pycrdt in the benchmark's own
-process; for `nodes`, both layouts) and that ratios came out, never any timing (the
-machines are shared; figures are in docs/benchmarks.md)."""
+baselines, every default workload (relay, chat, files, board, fanout, callsetup), and
+`--workload nodes` (two Parley nodes on PostgreSQL and Redis against one). Asserts that
+traffic went through both servers of each (for `board`, Parley and pycrdt in the
+benchmark's own process; for `nodes`, both layouts; `callsetup` also through a bare
+relay) and that ratios came out, never any timing (the machines are shared; figures are
+in docs/benchmarks.md)."""
 
 from __future__ import annotations
 
@@ -51,7 +52,14 @@ def test_quick_benchmark_runs_every_workload_through_parley_and_baseline(
     tmp_path: Path,
 ) -> None:
     workloads = run_quick(tmp_path)
-    assert set(workloads) == {"relay", "chat", "files", "board", "fanout"}
+    assert set(workloads) == {"relay", "chat", "files", "board", "fanout", "callsetup"}
+
+    calls = workloads["callsetup"]
+    for server in ("parley", "bare", "sio"):
+        for r in runs_of(calls, server):
+            assert r["calls"] > 0 and r["failed"] == 0 and r["errors"] == [], r
+            assert r["ready_p50_ms"] > 0 and r["messages_per_call"] > 0, r
+    assert_ratios(calls, ("ready_p50_ms", "frame_p50_ms"))
 
     fanout = workloads["fanout"]
     for server in SERVERS:
