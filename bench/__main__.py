@@ -14,10 +14,11 @@ import platform
 import sys
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from bench import board, callsetup, chat, fanout, files, nodes, relay
+from bench import board, callsetup, chat, fanout, files, idle, joins, nodes, relay
 
 FULL: dict[str, Any] = {
     "runs": 5,
@@ -30,6 +31,8 @@ FULL: dict[str, Any] = {
     },
     "fanout": fanout.FULL,
     "callsetup": {k: v for k, v in callsetup.FULL.items() if k != "runs"},
+    "idle": asdict(idle.FULL),
+    "joins": asdict(joins.FULL),
     "nodes": {
         **{"relay_pairs": 50, "relay_rate": 500.0, "chat_consultations": 100, "chat_rate": 250.0},
         **{"duration": 10.0, "warmup": 1.0, "drain": 10.0, "customers": 500, "join_rate": 15.0},
@@ -46,6 +49,8 @@ QUICK: dict[str, Any] = {
     },
     "fanout": fanout.QUICK,
     "callsetup": {k: v for k, v in callsetup.QUICK.items() if k != "runs"},
+    "idle": asdict(idle.QUICK),
+    "joins": asdict(joins.QUICK),
     "nodes": {
         **{"relay_pairs": 5, "relay_rate": 200.0, "chat_consultations": 10, "chat_rate": 100.0},
         **{"duration": 2.0, "warmup": 0.5, "drain": 5.0, "customers": 50, "join_rate": 15.0},
@@ -75,6 +80,8 @@ WORKLOADS: dict[str, tuple[Callable[[Any, int], Awaitable[dict[str, Any]]], type
     "board": (board.workload, board.BoardConfig),
     "fanout": (fanout.workload, fanout.FanoutConfig),
     "callsetup": (callsetup.workload, callsetup.CallSetupConfig),
+    "idle": (idle.workload, idle.IdleConfig),
+    "joins": (joins.workload, joins.JoinsConfig),
     "nodes": (nodes.workload, nodes.NodesConfig),
 }
 DEFAULT = (
