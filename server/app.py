@@ -256,20 +256,26 @@ async def lifecycle(app: web.Application) -> AsyncIterator[None]:
     await app[FILES].sweep(None if core.db.exclusive else core.clock() - STALE_UPLOAD)
     cluster = app.get(CLUSTER)
     async with app[ACCESS_LOG], app[PRECALL], cluster or contextlib.nullcontext():
-        tasks = [
-            asyncio.create_task(retention_loop(app, settings)),
-            asyncio.create_task(push_loop(app)),
-            asyncio.create_task(session_sweep_loop(app[ADAPTER], settings.session_sweep_seconds)),
+        # the jobs that write stop when the node drains, never in the middle of a write (a
+        # cancelled write can leave SQLite locked); those that only read are cancelled
+        stop = app[DRAINING]
+        writers = [
+            asyncio.create_task(retention_loop(app, settings, stop)),
+            asyncio.create_task(
+                session_sweep_loop(app[ADAPTER], settings.session_sweep_seconds, stop)
+            ),
         ]
         if settings.smtp_host is not None:
-            tasks.append(asyncio.create_task(reminder_loop(app, settings)))
+            writers.append(asyncio.create_task(reminder_loop(app, settings, stop)))
+        readers = [asyncio.create_task(push_loop(app))]
         if settings.probe_interval_seconds > 0:
             base = settings.public_url or f"http://127.0.0.1:{settings.port}"
-            tasks.append(asyncio.create_task(probe_loop(app, settings, base, core.ice)))
+            readers.append(asyncio.create_task(probe_loop(app, settings, base, core.ice)))
         yield
-        for task in tasks:
+        stop.set()
+        for task in readers:
             task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await asyncio.gather(*writers, *readers, return_exceptions=True)
         await app[ADAPTER].close()
         await app[SIO].shutdown()
         await app[CHAT].close()

@@ -12,6 +12,7 @@ from aiohttp import web
 from server.config import Settings
 from server.state import CORE, FILES, METRICS
 from storage import retention
+from storage.clock import pause
 
 log = logging.getLogger(__name__)
 
@@ -41,8 +42,9 @@ async def run_retention(app: web.Application, settings: Settings) -> retention.R
     return report
 
 
-async def retention_loop(app: web.Application, settings: Settings) -> None:
-    while True:
+async def retention_loop(app: web.Application, settings: Settings, stop: asyncio.Event) -> None:
+    """Until `stop`: a run never is cut off halfway."""
+    while not stop.is_set():
         try:
             await run_retention(app, settings)
         except Exception:
@@ -51,4 +53,4 @@ async def retention_loop(app: web.Application, settings: Settings) -> None:
             await app[FILES].sweep(app[CORE].clock() - STALE_UPLOAD)
         except Exception:
             log.exception("the upload sweep failed; it is tried again at the next interval")
-        await asyncio.sleep(settings.retention_interval_seconds)
+        await pause(stop, settings.retention_interval_seconds)

@@ -12,6 +12,7 @@ from aiohttp import web
 from server.config import Settings
 from server.mail import reminder_message, send
 from server.state import APPOINTMENTS
+from storage.clock import pause
 
 log = logging.getLogger(__name__)
 
@@ -39,10 +40,11 @@ async def send_due(app: web.Application, settings: Settings) -> int:
     return sent
 
 
-async def reminder_loop(app: web.Application, settings: Settings) -> None:
-    while True:
+async def reminder_loop(app: web.Application, settings: Settings, stop: asyncio.Event) -> None:
+    """Until `stop`: a run never is cut off halfway."""
+    while not stop.is_set():
         try:
             await send_due(app, settings)
         except Exception:
             log.exception("the reminder run failed; it is tried again at the next interval")
-        await asyncio.sleep(settings.appointment_reminder_interval_seconds)
+        await pause(stop, settings.appointment_reminder_interval_seconds)

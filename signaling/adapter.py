@@ -36,6 +36,7 @@ from signaling.ops import OPS_ROOM, Ops
 from signaling.ports import account_room, participant_room, team_room
 from signaling.presence import Connection
 from signaling.room import Room
+from storage.clock import pause
 
 log = logging.getLogger(__name__)
 ACK_GRACE_SECONDS = 0.2  # an expired socket gets its refusal before it is closed
@@ -485,9 +486,9 @@ class SocketAdapter:
         return await self.boards.set_lock(conn.actor, msg)
 
 
-async def session_sweep_loop(adapter: SocketAdapter, interval: float) -> None:
-    while True:
-        await asyncio.sleep(interval)
+async def session_sweep_loop(adapter: SocketAdapter, interval: float, stop: asyncio.Event) -> None:
+    """Until `stop`: a sweep never is cut off halfway."""
+    while not await pause(stop, interval):
         try:
             await adapter.sweep_sessions()
         except Exception:

@@ -4,7 +4,6 @@ writer task inserts them in batches, so logging never slows a request down."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from dataclasses import dataclass
 from datetime import datetime
@@ -14,6 +13,7 @@ from urllib.parse import urlsplit
 
 from ua_parser import parse as parse_user_agent
 
+from storage.clock import pause
 from storage.db import Database
 from storage.models import AccessEntry
 
@@ -56,7 +56,7 @@ def referrer_origin(referrer: str | None) -> str | None:
 
 class AccessLog:
     """Buffers entries and writes them in batches; an async context manager that flushes
-    what it holds when it stops."""
+    what it holds when it stops (it lets a write in progress finish: never cancelled)."""
 
     def __init__(self, db: Database, *, max_pending: int = 10_000, interval: float = 0.5) -> None:
         self.db = db
@@ -65,6 +65,7 @@ class AccessLog:
         self.dropped = 0
         self._pending: list[AccessEntry] = []
         self._task: asyncio.Task[None] | None = None
+        self._stop = asyncio.Event()
 
     def record(
         self,
@@ -109,8 +110,7 @@ class AccessLog:
             log.exception("writing %d access log entries failed", len(batch))
 
     async def _run(self) -> None:
-        while True:
-            await asyncio.sleep(self.interval)
+        while not await pause(self._stop, self.interval):
             await self.flush()
 
     async def __aenter__(self) -> AccessLog:
@@ -124,8 +124,7 @@ class AccessLog:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        self._stop.set()
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await self._task
         await self.flush()

@@ -51,6 +51,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
+    if session.config.option.collectonly:
+        return
     if not any(item.nodeid == SOAK_TEST for item in session.items):
         return
     directory = Path(tempfile.mkdtemp(prefix="parley-soak-"))

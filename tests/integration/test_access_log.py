@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import select
 
 from server import logs
 from server.state import ACCESS_LOG, CORE
+from storage.access_log import AccessLog
 from storage.db import Database
 from storage.models import AccessEntry
 from tests.clients import WAIT, Http
@@ -102,6 +104,52 @@ async def test_application_logs_hold_no_address_name_or_content(server, seed_adv
     assert "consultation" in text or "connected" in text  # the log did record things
     for secret in ("127.0.0.1", "Erika", "Mustermann", "Kaktus", "Geheimnis", "Anna Advisor"):
         assert secret not in text, secret
+
+
+async def test_stopping_while_a_write_waits_loses_nothing(tmp_path):
+    """The node stops while the log's writer waits for the database: that write still
+    happens (it used to be cancelled, losing the batch; a write cancelled halfway could
+    leave SQLite locked for every other writer), and the database takes writes after it."""
+    async with Database(f"sqlite+aiosqlite:///{tmp_path}/parley.db") as db:
+        await db.upgrade()
+        access_log = AccessLog(db, interval=0.01)
+        await access_log.__aenter__()
+        async with db.session():  # holds the writer's turn
+            for n in range(25):
+                access_log.record(
+                    at=datetime.now(UTC),
+                    kind="http",
+                    method="GET",
+                    route=f"/r/{n}",
+                    status=200,
+                    bytes_sent=1,
+                    ip="127.0.0.1",
+                    user_agent=CHROME,
+                    referrer=None,
+                )
+            await asyncio.sleep(0.2)  # the writer has taken the batch and waits for its turn
+            stopping = asyncio.create_task(access_log.__aexit__(None, None, None))
+            await asyncio.sleep(0.05)
+            assert not stopping.done()  # it waits for the write, which waits for the turn
+        async with asyncio.timeout(WAIT):
+            await stopping
+        async with asyncio.timeout(WAIT), db.session() as s:
+            s.add(
+                AccessEntry(
+                    at=datetime.now(UTC),
+                    kind="http",
+                    method="GET",
+                    route="/after",
+                    status=200,
+                    bytes_sent=1,
+                    ip=None,
+                    browser="Other",
+                    os="Other",
+                )
+            )
+        async with db.reading() as s:
+            routes = set((await s.scalars(select(AccessEntry.route))).all())
+    assert routes == {f"/r/{n}" for n in range(25)} | {"/after"}
 
 
 @pytest.mark.e2e
