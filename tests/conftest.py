@@ -58,8 +58,14 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     directory = Path(tempfile.mkdtemp(prefix="parley-soak-"))
     log, result = directory / "soak.log", directory / "result.json"
     with log.open("wb") as out:
+        # niced: the soak is background load, and the tests with a browser or media to wait
+        # for must not time out because of it (its node inherits the niceness)
         proc = subprocess.Popen(
-            [sys.executable, "-m", "tests.soak", "--dir", str(directory), "--json", str(result)],
+            [
+                *("nice", "-n", "5"),
+                *(sys.executable, "-m", "tests.soak"),
+                *("--dir", str(directory), "--json", str(result)),
+            ],
             cwd=Path(__file__).resolve().parent.parent,
             stdout=out,
             stderr=subprocess.STDOUT,

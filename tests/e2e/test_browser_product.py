@@ -3,6 +3,7 @@ page of another origin, and the advisor's alerts when a customer starts waiting.
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -39,6 +40,14 @@ OscillatorNode.prototype.start = function (...args) {
 """
 # React runs effects after the commit that showed the change: let a frame pass, then read.
 EFFECTS_FLUSHED = "() => new Promise((r) => requestAnimationFrame(() => setTimeout(r, 0)))"
+
+
+async def advisor_online(server: RunningServer, slug: str) -> None:
+    """Until the server counts an advisor of the team as online."""
+    http = server.http()
+    async with asyncio.timeout(STEP_MS / 1000):
+        while not (await http.get(f"/api/teams/{slug}/availability"))[1]["data"]["available"]:
+            await asyncio.sleep(0.1)
 
 
 @pytest.fixture
@@ -118,6 +127,7 @@ async def test_embedded_button_on_another_origin(
         await log_in(advisor, account)
         await advisor.wait_for_url("**/dashboard")
         await expect(advisor.get_by_test_id("alert-sound")).to_be_visible()
+        await advisor_online(server, slug)  # the dashboard's socket may still be connecting
 
         await visitor.goto("/")
         button = visitor.get_by_test_id("parley-embed-button")

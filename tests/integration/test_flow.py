@@ -58,6 +58,32 @@ async def test_instant_queue_pickup_room_and_moderation(server, seed_advisor):
     assert again["error"]["code"] == "not_authorised"
 
 
+async def test_a_burst_of_joins_ends_in_the_whole_queue(server, seed_advisor):
+    """Twelve customers join at once and are picked up at once: the advisor's queue ends
+    with all of them, then with no one (announcements made concurrently lose nobody)."""
+    seed = await seed_advisor()
+    advisor = await login_advisor(server, seed)
+    customers = await asyncio.gather(
+        *(
+            join_customer(server, team=seed["team_slug"], first=f"Kunde {chr(65 + n)}")
+            for n in range(12)
+        )
+    )
+    expected = {
+        (f"Kunde {chr(65 + n)} Mustermann", c.participant_id) for n, c in enumerate(customers)
+    }
+    queue = await advisor.sock.until("queue_updated", lambda d: len(d["queue"]) == 12)
+    assert {(e["name"], e["participant_id"]) for e in queue["queue"]} == expected
+    await asyncio.gather(
+        *(
+            advisor.sock.ok("queue_pickup", {"consultation_id": c.consultation_id})
+            for c in customers
+        )
+    )
+    await advisor.sock.until("queue_updated", lambda d: d["queue"] == [])
+    assert (await advisor.sock.ok("dashboard_get"))["queue"] == []
+
+
 async def test_invite_lobby_admit_refuse_and_end_is_final(server, seed_advisor):
     advisor = await login_advisor(server, await seed_advisor())
     cid, token = await invite_consultation(advisor)
