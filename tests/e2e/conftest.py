@@ -6,4 +6,5 @@ from tests.e2e.test_browser_consultation import (  # noqa: F401
     browser,
     chromium_path,
     client_built,
+    other_browser,
 )

@@ -9,6 +9,23 @@ from typing import Any
 from playwright.async_api import Browser, ConsoleMessage, Page, expect
 
 STEP_MS = 15_000  # any single UI step (as in test_browser_consultation)
+# Every RTCPeerConnection the page makes, kept for `peer_states` (what a failed media test
+# prints): the page's own code runs unchanged.
+KEEP_PEERS = """(() => {
+  const Original = window.RTCPeerConnection;
+  if (!Original) return;
+  window.__peers = [];
+  window.RTCPeerConnection = class extends Original {
+    constructor(...args) { super(...args); window.__peers.push(this); }
+  };
+})();"""
+PEER_STATES = """() => (window.__peers || []).map((pc) => ({
+  signaling: pc.signalingState, ice: pc.iceConnectionState, gathering: pc.iceGatheringState,
+  connection: pc.connectionState, local: pc.localDescription && pc.localDescription.type,
+  remote: pc.remoteDescription && pc.remoteDescription.type,
+  transceivers: pc.getTransceivers().map((t) => `${t.mid}:${t.direction}/${t.currentDirection}`),
+  remoteCandidates: ((pc.remoteDescription || {}).sdp || "").split("a=candidate").length - 1,
+}))"""
 
 
 async def open_page(browser: Browser, base_url: str, log: list[str], who: str) -> Page:
@@ -16,6 +33,7 @@ async def open_page(browser: Browser, base_url: str, log: list[str], who: str) -
     console errors and warnings and page errors go to `log`, prefixed with `who`."""
     context = await browser.new_context(base_url=base_url, viewport={"width": 1100, "height": 800})
     await context.grant_permissions(["camera", "microphone"], origin=base_url)
+    await context.add_init_script(KEEP_PEERS)
     page = await context.new_page()
     page.set_default_timeout(STEP_MS)
 
@@ -111,3 +129,11 @@ def describe(where: str, violations: list[dict[str, Any]]) -> str:
         targets = "; ".join(n["target"] for n in v["nodes"][:6])
         lines.append(f"{where}: {v['id']} ({v['impact']}) {v['help']} -> {targets}")
     return "\n".join(lines)
+
+
+async def peer_states(page: Page) -> str:
+    """The state of each of the page's peer connections, for a failure report."""
+    try:
+        return str(await page.evaluate(PEER_STATES))
+    except Exception as err:  # the page may be gone already
+        return f"(no peer states: {err})"

@@ -43,6 +43,7 @@ async def test_ops_dashboard_shows_a_live_consultation_without_names(
     server: RunningServer,
     seed_advisor: Seed,
     browser: Browser,
+    other_browser: Browser,
     artifacts: Path,
 ) -> None:
     advisor_account = await seed_advisor(display_name=ADVISOR_NAME)
@@ -50,7 +51,8 @@ async def test_ops_dashboard_shows_a_live_consultation_without_names(
     log: list[str] = []
     ops = await open_page(browser, server.url, log, "ops")
     advisor = await open_page(browser, server.url, log, "advisor")
-    customer = await open_page(browser, server.url, log, "customer")
+    # a browser of its own (two media pages in one Chromium 156 sometimes never connect)
+    customer = await open_page(other_browser, server.url, log, "customer")
     frames: list[str] = []
     _watch_socket(ops, frames)
     pages = {"ops": ops, "advisor": advisor, "customer": customer}
