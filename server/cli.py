@@ -13,7 +13,7 @@ from typing import Any
 
 from aiohttp import web
 
-from server import admin, logs, rights
+from server import admin, logs, rights, stacks
 from server.access import DatabaseAccessLogger
 from server.app import blob_store_of, create_app, ice_config_of, limits_of
 from server.config import Settings
@@ -58,6 +58,11 @@ def serve(args: argparse.Namespace) -> None:
     settings = settings_of(args)
     logs.configure(settings.log_level, settings.log_format)
     app = create_app(settings)
+
+    async def debuggable(_app: web.Application) -> None:
+        stacks.install()  # kill -USR1 / -USR2: where a stuck node is stuck
+
+    app.on_startup.append(debuggable)
     local = settings.host in ("127.0.0.1", "0.0.0.0", "::")  # noqa: S104 (a comparison)
     shown = "localhost" if local else settings.host
 

@@ -142,9 +142,19 @@ class Node:
         try:
             await asyncio.wait_for(self.proc.wait(), STOP_SECONDS)
         except TimeoutError:
+            await self.dump_stacks()  # into its log: why it did not stop
             await self.kill()
         await self.close_clients()
         return self.proc.returncode
+
+    async def dump_stacks(self) -> None:
+        """Ask the node for its threads' and tasks' stacks (server/stacks.py), written to
+        its log."""
+        assert self.proc is not None
+        for sig in (signal.SIGUSR1, signal.SIGUSR2):
+            with contextlib.suppress(ProcessLookupError):
+                self.proc.send_signal(sig)
+        await asyncio.sleep(1.0)
 
     async def restart(self) -> None:
         await self.kill()

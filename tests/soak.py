@@ -486,7 +486,9 @@ async def _soak(node: Node, problems: list[str]) -> dict[str, Any]:
     if tally.health_failures:
         problems.append(f"/healthz failed: {tally.health_failures}")
     if code != 0:
-        problems.append(f"the node exited with {code}: {node.log_tail()}")
+        # killed after its stop timeout: the tail holds the stacks it dumped (server/stacks.py)
+        tail = node.log_tail(250 if code == -signal.SIGKILL else 40)
+        problems.append(f"the node exited with {code}: {tail}")
     errors = [line for line in log if LOG_ERROR.search(line)]
     if errors:
         problems.append(f"errors in the node's log: {errors[:20]}")

@@ -17,6 +17,9 @@ import pytest
 from tests.conftest import SoakRun
 from tests.soak import SECONDS
 
+SLEEPERS = 200
+JOBS = 3
+
 
 @pytest.mark.e2e
 @pytest.mark.timeout(SECONDS + 600)
@@ -27,6 +30,7 @@ async def test_soak(soak_run: SoakRun) -> None:
     assert soak_run.result.exists(), soak_run.log.read_text(errors="replace")[-5000:]
     result = json.loads(soak_run.result.read_text())
     print(result["figures"])
+    print("\n".join(result["problems"]))  # in full: the assertion's diff shortens them
     assert result["problems"] == []
 
 
@@ -44,7 +48,7 @@ async def test_the_task_gauge_counts_the_loop(server: Any) -> None:
         return int(float(found.group(1)))
 
     before = await scrape()
-    sleepers = [asyncio.create_task(asyncio.sleep(60)) for _ in range(25)]
+    sleepers = [asyncio.create_task(asyncio.sleep(60)) for _ in range(SLEEPERS)]
     try:
         during = await scrape()
     finally:
@@ -52,4 +56,6 @@ async def test_the_task_gauge_counts_the_loop(server: Any) -> None:
             task.cancel()
         await asyncio.gather(*sleepers, return_exceptions=True)
     assert before >= 2  # this test and the request being served, at least
-    assert during - before == 25
+    # the server's own background jobs (the first retention pass, a flush) may start or
+    # end between the two scrapes: a few tasks either way
+    assert SLEEPERS - JOBS <= during - before <= SLEEPERS + JOBS, (before, during)
