@@ -1,7 +1,8 @@
 """python -m bench [--quick] [--json PATH] [--workload NAME ...]: Parley against a bare
 baseline for each workload (relay, chat, files, board, fanout, callsetup), interleaved A B A B ...,
-reported as ratios Parley/bare; and `--workload nodes` (not run by default: it needs PostgreSQL and
-redis-server), two Parley nodes against one (see docs/benchmarks.md)."""
+reported as ratios Parley/bare; and named workloads not run by default: `nodes` (it needs
+PostgreSQL and redis-server: two Parley nodes against one), `persist` (chat persistence against
+SQLAlchemy Core, on SQLite and PostgreSQL), `idle`, `joins` (see docs/benchmarks.md)."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from bench import board, callsetup, chat, fanout, files, idle, joins, nodes, relay
+from bench import board, callsetup, chat, fanout, files, idle, joins, nodes, persist, relay
 
 FULL: dict[str, Any] = {
     "runs": 5,
@@ -33,6 +34,7 @@ FULL: dict[str, Any] = {
     "callsetup": {k: v for k, v in callsetup.FULL.items() if k != "runs"},
     "idle": asdict(idle.FULL),
     "joins": asdict(joins.FULL),
+    "persist": asdict(persist.FULL),
     "nodes": {
         **{"relay_pairs": 50, "relay_rate": 500.0, "chat_consultations": 100, "chat_rate": 250.0},
         **{"duration": 10.0, "warmup": 1.0, "drain": 10.0, "customers": 500, "join_rate": 15.0},
@@ -51,6 +53,7 @@ QUICK: dict[str, Any] = {
     "callsetup": {k: v for k, v in callsetup.QUICK.items() if k != "runs"},
     "idle": asdict(idle.QUICK),
     "joins": asdict(joins.QUICK),
+    "persist": asdict(persist.QUICK),
     "nodes": {
         **{"relay_pairs": 5, "relay_rate": 200.0, "chat_consultations": 10, "chat_rate": 100.0},
         **{"duration": 2.0, "warmup": 0.5, "drain": 5.0, "customers": 50, "join_rate": 15.0},
@@ -72,6 +75,7 @@ OPTIONS = {
     "elements": ("board", "elements"),
     "customers": ("nodes", "customers"),
     "join_rate": ("nodes", "join_rate"),
+    "persist_rate": ("persist", "rate"),
 }
 WORKLOADS: dict[str, tuple[Callable[[Any, int], Awaitable[dict[str, Any]]], type]] = {
     "relay": (relay.workload, relay.RelayConfig),
@@ -82,6 +86,7 @@ WORKLOADS: dict[str, tuple[Callable[[Any, int], Awaitable[dict[str, Any]]], type
     "callsetup": (callsetup.workload, callsetup.CallSetupConfig),
     "idle": (idle.workload, idle.IdleConfig),
     "joins": (joins.workload, joins.JoinsConfig),
+    "persist": (persist.workload, persist.PersistConfig),
     "nodes": (nodes.workload, nodes.NodesConfig),
 }
 DEFAULT = (
@@ -114,6 +119,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--elements", type=int, help="board: elements on the late-join board")
     parser.add_argument("--customers", type=int, help="nodes: customers in the join burst")
     parser.add_argument("--join-rate", type=float, help="nodes: joins started per second")
+    parser.add_argument(
+        "--persist-rate", type=float, help="persist: messages per second offered to Parley"
+    )
     args = parser.parse_args(argv)
 
     preset = QUICK if args.quick else FULL
@@ -141,9 +149,11 @@ def main(argv: list[str] | None = None) -> int:
     }
     for name in args.workload or DEFAULT:
         run_workload, config_type = WORKLOADS[name]
-        layouts = {"nodes": "(one node, two nodes)", "callsetup": "(parley, bare, sio)"}.get(
-            name, "(parley, bare)"
-        )
+        layouts = {
+            "nodes": "(one node, two nodes)",
+            "callsetup": "(parley, bare, sio)",
+            "persist": "(parley, SQLAlchemy Core) on SQLite, then on PostgreSQL",
+        }.get(name, "(parley, bare)")
         print(f"workload {name}: {runs} x {layouts}", file=sys.stderr, flush=True)
         result = asyncio.run(run_workload(config_type(**configs[name]), runs))
         report["workloads"][name] = result

@@ -1,6 +1,7 @@
 """The benchmark still runs: `python -m bench --quick` against real Parley and the bare
 baselines, every default workload (relay, chat, files, board, fanout, callsetup), and
-`--workload nodes` (two Parley nodes on PostgreSQL and Redis against one). Asserts that
+`--workload nodes` (two Parley nodes on PostgreSQL and Redis against one) with `--workload
+persist` (Parley's chat against SQLAlchemy Core inserts, SQLite and PostgreSQL). Asserts that
 traffic went through both servers of each (for `board`, Parley and pycrdt in the
 benchmark's own process; for `nodes`, both layouts; `callsetup` also through a bare
 relay) and that ratios came out, never any timing (the machines are shared; figures are
@@ -108,9 +109,23 @@ def test_quick_benchmark_runs_every_workload_through_parley_and_baseline(
 @pytest.mark.e2e
 @pytest.mark.postgres
 @pytest.mark.timeout(330)
-def test_quick_nodes_benchmark_runs_one_node_and_two(tmp_path: Path) -> None:
-    workloads = run_quick(tmp_path, "--workload", "nodes")
-    assert set(workloads) == {"nodes"}
+def test_quick_database_benchmarks_run_nodes_and_persistence(tmp_path: Path) -> None:
+    """The named workloads on PostgreSQL: `nodes` and `persist` (SQLite, then PostgreSQL)."""
+    workloads = run_quick(tmp_path, "--workload", "nodes", "--workload", "persist")
+    assert set(workloads) == {"nodes", "persist"}
+
+    persist = workloads["persist"]
+    for database in ("sqlite", "postgres"):
+        part = persist[database]
+        for server in SERVERS:
+            for r in runs_of(part, server):
+                assert r["database"] == database and r["messages"] > 0, r
+                assert r["throughput"] > 0 and r["cpu_us_per_msg"] > 0 and r["lost"] == 0, r
+        for r in runs_of(part, "parley"):
+            assert r["chat"]["acks"] == {"ok": r["chat"]["sent"]}, r
+            assert r["ack_p99_ms"] > 0, r
+        assert_ratios(part, ("throughput", "cpu_us_per_msg"))
+
     nodes = workloads["nodes"]
     layouts = ("one", "two")
 
