@@ -12,7 +12,17 @@ from typing import Any
 
 from aiohttp import web
 
-from server import api, appointments_api, branding, embed, files, openapi, ops_api, privacy_api
+from server import (
+    api,
+    appointments_api,
+    branding,
+    embed,
+    files,
+    openapi,
+    ops_api,
+    privacy_api,
+    stacks,
+)
 from server.access import peer_of, stamp
 from server.checks import client_ice, client_key, precall_of, probe_loop
 from server.config import Settings
@@ -284,12 +294,21 @@ async def lifecycle(app: web.Application) -> AsyncIterator[None]:
     await core.db.close()
 
 
+DRAIN_SECONDS = 5.0  # closing every connection at SIGTERM; the rest of the stop follows
+
+
 async def drain(app: web.Application) -> None:
     """SIGTERM: aiohttp has stopped accepting; say not ready, send every browser to another
     node, and leave the others what this node had (they give it the grace period)."""
     app[DRAINING].set()
     rooms = app[CORE].presence.local_rooms()
-    await app[ADAPTER].drain()
+    # bounded: a node that cannot close its connections must still stop (the closing goes
+    # on meanwhile); where it was stuck goes to the log
+    closing = asyncio.ensure_future(app[ADAPTER].drain())
+    done, _ = await asyncio.wait({closing}, timeout=DRAIN_SECONDS)
+    if not done:
+        log.warning("drain: connections still closing after %.0f s, stopping anyway", DRAIN_SECONDS)
+        stacks.dump_tasks()
     cluster = app.get(CLUSTER)
     if cluster is not None:
         await cluster.leaving(rooms)
