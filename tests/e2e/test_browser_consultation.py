@@ -3,6 +3,7 @@ through the team's instant link and each sees the other's video actually playing
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -73,31 +74,31 @@ def chromium_path() -> Path:
     return CHROMIUM
 
 
-@pytest.fixture
-async def other_browser(chromium_path: Path) -> AsyncIterator[Browser]:
-    """A second Chromium for the other side of a call, as in life: two pages with media in
-    one Chromium 156 sometimes never connect (the second page's ICE gathering never ends,
-    an ICE restart does not help; about one call in three here, none in 30 with two)."""
+@contextlib.asynccontextmanager
+async def chromium(path: Path) -> AsyncIterator[Browser]:
     async with async_playwright() as pw:
-        chromium = await pw.chromium.launch(
-            executable_path=str(chromium_path), args=CHROMIUM_ARGS, headless=True, timeout=STEP_MS
+        launched = await pw.chromium.launch(
+            executable_path=str(path), args=CHROMIUM_ARGS, headless=True, timeout=STEP_MS
         )
         try:
-            yield chromium
+            yield launched
         finally:
-            await chromium.close()
+            await launched.close()
 
 
 @pytest.fixture
 async def browser(chromium_path: Path) -> AsyncIterator[Browser]:
-    async with async_playwright() as pw:
-        chromium = await pw.chromium.launch(
-            executable_path=str(chromium_path), args=CHROMIUM_ARGS, headless=True, timeout=STEP_MS
-        )
-        try:
-            yield chromium
-        finally:
-            await chromium.close()
+    async with chromium(chromium_path) as launched:
+        yield launched
+
+
+@pytest.fixture
+async def other_browser(chromium_path: Path) -> AsyncIterator[Browser]:
+    """A second Chromium for the other side of a call, as in life: two pages with media in
+    one Chromium 156 sometimes never connect (the second page's ICE gathering never ends,
+    an ICE restart does not help; about one call in three here, none in 22 with two)."""
+    async with chromium(chromium_path) as launched:
+        yield launched
 
 
 async def test_instant_consultation_with_video_both_ways(
