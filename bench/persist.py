@@ -146,8 +146,8 @@ async def measure(database: str, cfg: PersistConfig, runs: int, tmp: Path) -> li
     async with database_urls(database, tmp, 2 * runs) as urls:
         parley_urls, bare_urls = urls[:runs], urls[runs:]
         dirs = [tmp / f"{database}-parley-{run}" for run in range(runs)]
+        # SQLite: Parley's own database file in its fresh data directory, the default
         envs = [{"PARLEY_DATABASE_URL": url} if database != "sqlite" else {} for url in parley_urls]
-        # SQLite: Parley's own database file in its data directory, the default
         accounts = [
             await asyncio.to_thread(prepare_parley, d, env)
             for d, env in zip(dirs, envs, strict=True)
@@ -160,9 +160,8 @@ async def measure(database: str, cfg: PersistConfig, runs: int, tmp: Path) -> li
             return spawn_parley(dirs[run], log, envs[run])
 
         async def drive(server: Server | None, run: int) -> PersistResult:
-            if server is None:
-                rows = round(cfg.rate * (cfg.warmup + cfg.duration))
-                return await run_bare(bare_urls[run], rows, cfg, database, run)
+            if server is None:  # as many rows as Parley was offered messages
+                return await run_bare(bare_urls[run], cfg.chat.total, cfg, database, run)
             return from_chat(database, await run_chat(server, accounts[run], cfg.chat, run))
 
         print(f"  {database}", file=sys.stderr, flush=True)
