@@ -69,6 +69,11 @@ class Socket:
         self.log: list[tuple[str, Any]] = []
 
         self.refusal: Any = None
+        self.closed = asyncio.Event()  # set when the connection ends, from either side
+
+        @self.sio.on("disconnect")
+        async def gone(*_reason: Any) -> None:
+            self.closed.set()
 
         @self.sio.on("connect_error")
         async def refused(data: Any = None) -> None:
@@ -94,6 +99,30 @@ class Socket:
 
     async def call(self, event: str, data: Any = None) -> dict[str, Any]:
         return await self.sio.call(event, data if data is not None else {}, timeout=WAIT)
+
+    async def call_unless_closed(self, event: str, data: Any = None) -> dict[str, Any] | None:
+        """The ack of `event`, or None if the connection ends first: an event in flight when
+        the server closes the socket is never acknowledged (python-socketio's `call` would
+        wait for it until its timeout)."""
+        if not self.sio.connected:
+            return None
+        acked: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+
+        def ack(answer: Any = None) -> None:
+            if not acked.done():
+                acked.set_result(answer)
+
+        await self.sio.emit(event, data if data is not None else {}, callback=ack)
+        closed = asyncio.ensure_future(self.closed.wait())
+        try:
+            await asyncio.wait({acked, closed}, timeout=WAIT, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            closed.cancel()
+        if acked.done():
+            return acked.result()
+        if self.closed.is_set():
+            return None
+        raise TimeoutError(f"no ack for {event} and the socket is still open after {WAIT} s")
 
     async def ok(self, event: str, data: Any = None) -> dict[str, Any]:
         ack = await self.call(event, data)

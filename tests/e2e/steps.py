@@ -7,8 +7,15 @@ from pathlib import Path
 from typing import Any
 
 from playwright.async_api import Browser, ConsoleMessage, Page, expect
+from playwright.async_api import TimeoutError as PlaywrightTimeout
 
-STEP_MS = 15_000  # any single UI step (as in test_browser_consultation)
+STEP_MS = 15_000  # any single UI step
+MEDIA_MS = 30_000  # negotiation until the first decoded frames
+REMOTE_VIDEO_PLAYING = """() => {
+  const video = document.querySelector('[data-testid="remote-video"]');
+  if (!video || video.readyState < 2 || video.paused || video.videoWidth === 0) return false;
+  return video.getVideoPlaybackQuality().totalVideoFrames > 0;
+}"""
 # Every RTCPeerConnection the page makes, kept for `peer_states` (what a failed media test
 # prints): the page's own code runs unchanged.
 KEEP_PEERS = """(() => {
@@ -137,3 +144,18 @@ async def peer_states(page: Page) -> str:
         return str(await page.evaluate(PEER_STATES))
     except Exception as err:  # the page may be gone already
         return f"(no peer states: {err})"
+
+
+async def remote_video_plays(*pages: Page) -> None:
+    """Each page decodes the other side's video within MEDIA_MS. If one does not, the
+    failure carries every page's peer-connection states (how a stalled ICE gathering
+    showed itself before)."""
+    for page in pages:
+        try:
+            await page.wait_for_function(REMOTE_VIDEO_PLAYING, timeout=MEDIA_MS, polling=250)
+        except PlaywrightTimeout:
+            states = [f"page {i}: {await peer_states(p)}" for i, p in enumerate(pages)]
+            waiting = pages.index(page)
+            raise AssertionError(
+                f"page {waiting} plays no remote video after {MEDIA_MS} ms\n" + "\n".join(states)
+            ) from None

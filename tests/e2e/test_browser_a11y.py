@@ -21,12 +21,17 @@ from playwright.async_api import Browser, Page, expect
 
 from storage.models import Role
 from tests.conftest import RunningServer, Seed
-from tests.e2e.steps import axe_violations, blocking, describe, log_in, open_page, pick_up
+from tests.e2e.steps import (
+    MEDIA_MS,
+    axe_violations,
+    blocking,
+    describe,
+    log_in,
+    open_page,
+    pick_up,
+)
 
 pytestmark = pytest.mark.e2e
-
-STEP_MS = 15_000
-MEDIA_MS = 30_000
 
 
 class Audit:

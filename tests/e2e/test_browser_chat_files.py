@@ -26,8 +26,7 @@ from playwright.async_api import (
 )
 
 from tests.conftest import RunningServer, Seed
-from tests.e2e.steps import join_instant, log_in, pick_up
-from tests.e2e.test_browser_consultation import STEP_MS
+from tests.e2e.steps import STEP_MS, join_instant, log_in, pick_up
 
 pytestmark = pytest.mark.e2e
 

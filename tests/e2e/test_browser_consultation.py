@@ -11,7 +11,15 @@ import pytest
 from playwright.async_api import Browser, async_playwright, expect
 
 from tests.conftest import RunningServer, Seed
-from tests.e2e.steps import join_instant, log_in, open_page, peer_states, pick_up
+from tests.e2e.steps import (
+    STEP_MS,
+    join_instant,
+    log_in,
+    open_page,
+    peer_states,
+    pick_up,
+    remote_video_plays,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -31,14 +39,6 @@ CHROMIUM_ARGS = [
     "--use-fake-device-for-media-stream",
     "--use-fake-ui-for-media-stream",
 ]
-STEP_MS = 15_000  # any single UI step
-MEDIA_MS = 30_000  # negotiation until the first decoded frames
-
-REMOTE_VIDEO_PLAYING = """() => {
-  const video = document.querySelector('[data-testid="remote-video"]');
-  if (!video || video.readyState < 2 || video.paused || video.videoWidth === 0) return false;
-  return video.getVideoPlaybackQuality().totalVideoFrames > 0;
-}"""
 
 
 def _newest_mtime(paths: list[Path]) -> float:
@@ -134,7 +134,7 @@ async def test_instant_consultation_with_video_both_ways(
         # Each page receives and decodes the other's video.
         for page in (advisor, customer):
             await expect(page.get_by_test_id("remote-video")).to_have_count(1)
-            await page.wait_for_function(REMOTE_VIDEO_PLAYING, timeout=MEDIA_MS, polling=250)
+        await remote_video_plays(advisor, customer)
         await expect(advisor.locator("figure.tile-remote")).to_contain_text("Erika Mustermann")
         await expect(customer.locator("figure.tile-remote")).to_contain_text("Anna Advisor")
 

@@ -18,7 +18,6 @@ from tests.e2e.steps import log_in, open_page, pick_up
 
 pytestmark = pytest.mark.e2e
 
-MEDIA_MS = 30_000
 MAX_TABS = 120  # more than any page has focusable controls before the one wanted
 FILE = b"Angebot Hausrat, Seite 1\n"
 

@@ -15,8 +15,7 @@ from playwright.async_api import Browser, Page, WebSocket, expect
 
 from storage.models import Role
 from tests.conftest import RunningServer, Seed
-from tests.e2e.steps import join_instant, log_in, open_page, pick_up
-from tests.e2e.test_browser_consultation import MEDIA_MS, REMOTE_VIDEO_PLAYING
+from tests.e2e.steps import join_instant, log_in, open_page, pick_up, remote_video_plays
 
 pytestmark = pytest.mark.e2e
 
@@ -74,8 +73,7 @@ async def test_ops_dashboard_shows_a_live_consultation_without_names(
         consultation_id = await pick_up(advisor, CUSTOMER_LAST)
         await customer.get_by_test_id("start-media").click()
         await advisor.get_by_test_id("start-media").click()
-        for page in (advisor, customer):
-            await page.wait_for_function(REMOTE_VIDEO_PLAYING, timeout=MEDIA_MS, polling=250)
+        await remote_video_plays(advisor, customer)
 
         # They chat; the text stays between them.
         await customer.get_by_test_id("chat-input").fill(CHAT_TEXT)

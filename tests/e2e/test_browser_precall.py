@@ -13,8 +13,7 @@ from playwright.async_api import Browser, expect
 
 from server.precall import PRECALL
 from tests.conftest import RunningServer, Seed
-from tests.e2e.steps import open_page
-from tests.e2e.test_browser_consultation import MEDIA_MS, STEP_MS
+from tests.e2e.steps import MEDIA_MS, STEP_MS, open_page
 
 pytestmark = pytest.mark.e2e
 

@@ -23,8 +23,7 @@ from server.state import CORE
 from storage.models import ConsultationStats, Role
 from storage.repositories import TeamRepository
 from tests.conftest import RunningServer, Seed
-from tests.e2e.steps import join_instant, log_in, pick_up
-from tests.e2e.test_browser_consultation import STEP_MS
+from tests.e2e.steps import STEP_MS, join_instant, log_in, pick_up
 from tests.flows import admitted_pair
 
 pytestmark = pytest.mark.e2e

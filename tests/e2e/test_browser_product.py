@@ -13,11 +13,10 @@ from aiohttp import web
 from playwright.async_api import Browser, BrowserContext, Page, expect
 
 from tests.conftest import RunningServer, Seed
-from tests.e2e.steps import join_instant, log_in
+from tests.e2e.steps import STEP_MS, join_instant, log_in
 
 pytestmark = pytest.mark.e2e
 
-STEP_MS = 15_000
 PRIMARY = "#0b5d3b"
 IMPRINT = "https://www.muster.example/impressum"
 

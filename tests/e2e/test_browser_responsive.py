@@ -11,11 +11,10 @@ import pytest
 from playwright.async_api import Browser, Locator, Page, expect
 
 from tests.conftest import RunningServer, Seed
-from tests.e2e.steps import log_in, open_page, pick_up
+from tests.e2e.steps import MEDIA_MS, log_in, open_page, pick_up
 
 pytestmark = pytest.mark.e2e
 
-MEDIA_MS = 30_000
 SIZES = {
     "phone-portrait": (390, 844),
     "phone-landscape": (844, 390),

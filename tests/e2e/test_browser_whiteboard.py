@@ -14,12 +14,11 @@ import pytest
 from playwright.async_api import Browser, Locator, Page, expect
 
 from tests.conftest import RunningServer, Seed
-from tests.e2e.steps import join_instant, log_in, open_page, pick_up
+from tests.e2e.steps import MEDIA_MS, join_instant, log_in, open_page, pick_up, remote_video_plays
 
 pytestmark = pytest.mark.e2e
 
 SYNC_MS = 20_000  # a change on one board until it shows on the other
-MEDIA_MS = 30_000
 
 
 def _pdf(pages: int) -> bytes:
@@ -76,12 +75,6 @@ async def draw(page: Page, tool: str, start: tuple[float, float], end: tuple[flo
         await page.mouse.move(x0 + (x1 - x0) * step / 10, y0 + (y1 - y0) * step / 10)
     await page.mouse.up()
     await page.keyboard.press("Escape")
-
-
-REMOTE_VIDEO_PLAYING = """() => {
-  const video = document.querySelector('[data-testid="remote-video"]');
-  return !!video && video.readyState >= 2 && !video.paused && video.videoWidth > 0;
-}"""
 
 
 @contextlib.asynccontextmanager
@@ -279,8 +272,7 @@ async def test_screen_share_becomes_the_main_screen_for_the_other_side(
     ):
         # The call is up first (cameras flowing both ways): this is about the share, not
         # about negotiating a share into a call that is still being set up.
-        for page in (advisor, customer):
-            await page.wait_for_function(REMOTE_VIDEO_PLAYING, timeout=MEDIA_MS, polling=250)
+        await remote_video_plays(advisor, customer)
         await customer.get_by_test_id("share-screen-button").click()
         await expect(customer.get_by_test_id("share-screen-button")).to_have_attribute(
             "aria-pressed", "true"
