@@ -52,6 +52,9 @@ from bench.relay import (
 from bench.servers import Server, cpu_seconds, prepare_parley, spawn_parley
 
 PEOPLE = 3  # per fan-out board: the advisor and two customers
+# Parley's default limit of a person's events (PARLEY_EVENTS_PER_SECOND): per person, not
+# per socket, and the benchmark's one advisor account is on every board
+PERSON_EVENTS_PER_S = 100.0
 RUN_SLACK = 180.0  # seconds a run may take beyond sending and draining (setup, late join)
 # the late joiner's answer is the whole document (several MB): aiohttp's websocket client
 # refuses messages over 4 MB by default, a browser has no such limit
@@ -549,6 +552,11 @@ def warnings_of(results: list[BoardResult]) -> list[str]:
 async def workload(cfg: BoardConfig, runs: int) -> dict[str, Any]:
     if cfg.rate / (PEOPLE * cfg.boards) > 40:
         raise ValueError("more than 40 updates/s per participant: Parley's limit is 50 a second")
+    if cfg.rate / PEOPLE > 0.9 * PERSON_EVENTS_PER_S:
+        raise ValueError(
+            f"the advisor, one account on every board, would send {cfg.rate / PEOPLE:.0f} "
+            f"updates/s: Parley refuses a person's events above {PERSON_EVENTS_PER_S:g}/s"
+        )
     with tempfile.TemporaryDirectory(prefix="parley-bench-") as tmp_name:
         tmp = Path(tmp_name)
         account = await asyncio.to_thread(prepare_parley, tmp / "parley-data")

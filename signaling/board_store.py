@@ -165,12 +165,16 @@ class BoardStore:
 
     async def compact(self, consultation_id: str) -> int | None:
         """Fold the snapshot and every stored update into a new snapshot and delete those
-        updates, in one transaction; the last number folded in, or None if there was
-        nothing to do (no updates, or the content is restricted or erased)."""
-        async with self.db.session() as s:
-            # the consultation row lock orders this with appends on other nodes: every
-            # number handed out before it is committed, none is handed out meanwhile
-            c = await ConsultationRepository(s).get(consultation_id, for_update=True)
+        updates; the last number folded in, or None if there was nothing to do (no
+        updates, the content is restricted or erased, or the log changed under it).
+
+        The merge (tens of milliseconds for a large board) runs outside any write: on
+        SQLite every other write of the node would wait for it, on PostgreSQL every
+        update of this board. So it reads, merges, then writes the result only if what
+        it read is still what the snapshot stands for; updates stored meanwhile have
+        higher numbers and stay in the log."""
+        async with self.db.reading() as s:
+            c = await ConsultationRepository(s).get(consultation_id)
             if c is None or c.erased_at is not None or c.restricted_at is not None:
                 return None
             repo = BoardRepository(s)
@@ -179,22 +183,34 @@ class BoardStore:
             if not rows:
                 return None
             dek = await self.vault.dek(s, consultation_id)
-            parts = []
-            if snap is not None:
-                parts.append(
-                    self.vault.open_bytes(
-                        dek, consultation_id, BOARD_SNAPSHOT, str(snap.upto_seq), snap.data_sealed
-                    )
+        base = snap.upto_seq if snap is not None else None
+        parts = []
+        if snap is not None:
+            parts.append(
+                self.vault.open_bytes(
+                    dek, consultation_id, BOARD_SNAPSHOT, str(snap.upto_seq), snap.data_sealed
                 )
-            for r in rows:
-                parts.append(
-                    self.vault.open_bytes(
-                        dek, consultation_id, BOARD_UPDATE, str(r.seq), r.data_sealed
-                    )
-                )
-            merged = await asyncio.to_thread(yjs.snapshot, parts)
-            upto = max(rows[-1].seq, snap.upto_seq if snap else 0)
-            sealed = self.vault.seal_bytes(dek, consultation_id, BOARD_SNAPSHOT, str(upto), merged)
+            )
+        for r in rows:
+            parts.append(
+                self.vault.open_bytes(dek, consultation_id, BOARD_UPDATE, str(r.seq), r.data_sealed)
+            )
+        merged = await asyncio.to_thread(yjs.snapshot, parts)
+        upto = max(rows[-1].seq, base or 0)
+        sealed = self.vault.seal_bytes(dek, consultation_id, BOARD_SNAPSHOT, str(upto), merged)
+        async with self.db.session() as s:
+            # the consultation row lock orders this with appends on other nodes: every
+            # number handed out before it is committed, none is handed out meanwhile
+            c = await ConsultationRepository(s).get(consultation_id, for_update=True)
+            if c is None or c.erased_at is not None or c.restricted_at is not None:
+                return None
+            repo = BoardRepository(s)
+            current = await repo.snapshot(consultation_id)
+            folded = await repo.seqs_upto(consultation_id, upto)
+            if (current.upto_seq if current else None) != base or folded != [r.seq for r in rows]:
+                # another compaction, or an update taken back (`discard`), came between
+                log.info("board compaction skipped consultation=%s", consultation_id)
+                return None
             await repo.replace_snapshot(consultation_id, upto, sealed, self.clock())
         log.info(
             "board compacted consultation=%s updates=%d upto=%d", consultation_id, len(rows), upto

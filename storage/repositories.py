@@ -459,6 +459,15 @@ class BoardRepository(Repository):
         )
         return (await self.session.scalars(stmt)).all()
 
+    async def seqs_upto(self, consultation_id: str, seq: int) -> list[int]:
+        """The numbers of the stored updates up to `seq`, in order."""
+        stmt = (
+            select(BoardUpdate.seq)
+            .where(BoardUpdate.consultation_id == consultation_id, BoardUpdate.seq <= seq)
+            .order_by(BoardUpdate.seq)
+        )
+        return list((await self.session.scalars(stmt)).all())
+
     async def replace_snapshot(
         self, consultation_id: str, upto_seq: int, sealed: bytes, now: datetime
     ) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+import logging
 import zipfile
 from typing import Any
 
@@ -146,27 +147,70 @@ async def test_compaction_keeps_updates_that_wait_for_a_dependency(server, seed_
     assert late.content() == content(writer)
 
 
+def strokes(start: int, n: int = 250) -> Any:
+    """A change that puts `n` freehand strokes on the board, numbered from `start`."""
+
+    def change(doc: Doc[Any]) -> None:
+        elements = doc.get("elements", type=Map)
+        for k in range(start, start + n):
+            elements[f"el-{k:05d}"] = {"type": "freedraw", "x": k, "y": -k, "seed": k}
+
+    return change
+
+
 async def test_a_late_joiner_gets_a_board_of_10000_elements(server, seed_advisor):
     advisor, customer, cid = await admitted_pair(server, seed_advisor)
     a = YClient(advisor.sock, cid)
     await a.sync()
-
-    def batch(start: int) -> Any:
-        def change(doc: Doc[Any]) -> None:
-            elements = doc.get("elements", type=Map)
-            for n in range(start, start + 250):
-                elements[f"el-{n:05d}"] = {"type": "freedraw", "x": n, "y": -n, "seed": n}
-
-        return change
-
     for start in range(0, 10_000, 250):
-        await a.draw(batch(start))
+        await a.draw(strokes(start))
     late = YClient(customer.sock, cid)
     await late.sync()
     elements = late.doc.get("elements", type=Map)
     assert len(elements) == 10_000
     assert late.content() == a.content()
     assert elements["el-09999"]["seed"] == 9999
+
+
+async def test_a_compaction_merges_without_holding_up_the_boards_writes(server, seed_advisor):
+    """Merging a large board takes tens of milliseconds. It happens outside the write: an
+    update drawn meanwhile is stored at once (it used to wait for the whole compaction,
+    and on SQLite so did every other write of the node), and it is kept."""
+    advisor, customer, cid = await admitted_pair(server, seed_advisor)
+    a = YClient(advisor.sock, cid)
+    await a.sync()
+    for start in range(0, 10_000, 250):
+        await a.draw(strokes(start))
+    await settled(server)
+    await a.draw(add_element("before"))  # something for the compaction to fold in
+    compaction = asyncio.create_task(server.app[BOARDS].store.compact(cid))
+    await asyncio.sleep(0)  # it starts: reads the board, then merges in a thread
+    await a.draw(add_element("meanwhile"))
+    assert not compaction.done(), "the update was stored only after the compaction"
+    assert await compaction is not None
+    assert await count(server, BoardSnapshot, cid) == 1
+    assert content(await stored_document(server, cid)) == a.content()
+    late = YClient(customer.sock, cid)
+    await late.sync()
+    assert late.content() == a.content()
+    assert {"before", "meanwhile"} <= set(element_ids(late.doc))
+
+
+async def test_a_compaction_that_lost_a_race_changes_nothing(server, seed_advisor, caplog):
+    """Two compactions of one board at once (two nodes, say): the second to write finds
+    the snapshot changed since it read it and leaves it alone."""
+    advisor, _customer, cid = await admitted_pair(server, seed_advisor)
+    a = YClient(advisor.sock, cid)
+    await a.sync()
+    for n in range(3):
+        await a.draw(add_element(f"e{n}"))
+    store = server.app[BOARDS].store
+    caplog.set_level(logging.INFO, logger="signaling.board_store")
+    results = await asyncio.gather(store.compact(cid), store.compact(cid))
+    assert sum(r is not None for r in results) == 1, results
+    assert "board compaction skipped" in caplog.text  # both read before either wrote
+    assert await count(server, BoardUpdate, cid) == 0
+    assert content(await stored_document(server, cid)) == a.content()
 
 
 async def test_board_text_is_not_readable_at_rest(server, seed_advisor, backend, database_url):
