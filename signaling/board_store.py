@@ -18,7 +18,6 @@ from signaling.group_commit import GroupCommit
 from signaling.rules import Actor
 from storage.clock import Clock
 from storage.db import Database
-from storage.models import BoardUpdate
 from storage.privacy import board_entry, stored_board
 from storage.repositories import BoardRepository, ConsultationRepository
 from storage.vault import BOARD_SNAPSHOT, BOARD_UPDATE, KeyShredded, Vault
@@ -98,57 +97,70 @@ class BoardStore:
 
     async def _commit(self, batch: list[Append]) -> list[int | Exception]:
         """Store a batch of updates in one transaction; each one's number, or what refuses
-        it alone."""
-        outcomes: list[int | Exception | None] = [None] * len(batch)
+        it alone. Two statements in the usual case: numbering, then one insert."""
         async with self.db.session() as s:
             repo = BoardRepository(s)
-            states = await repo.states([a.consultation_id for a in batch])
             deks: dict[str, bytes] = {}
-            for cid in sorted(states):
-                with contextlib.suppress(KeyShredded):  # refused below, as ContentErased
+            for cid in sorted({a.consultation_id for a in batch}):
+                with contextlib.suppress(KeyShredded):  # refused below
                     deks[cid] = await self.vault.dek(s, cid)
-            counts: Counter[str] = Counter()
-            for i, a in enumerate(batch):
-                refusal = self._refusal(a, states.get(a.consultation_id), a.consultation_id in deks)
-                if refusal is not None:
-                    outcomes[i] = refusal
-                else:
-                    counts[a.consultation_id] += 1
-            last = await repo.reserve_seqs(counts)
-            seqs = {cid: last[cid] - counts[cid] for cid in counts}  # numbers used so far
-            rows = []
-            for i, a in enumerate(batch):
-                if outcomes[i] is not None:
-                    continue
+            advisor: Counter[str] = Counter()
+            customer: Counter[str] = Counter()
+            for a in batch:
+                if a.consultation_id in deks:
+                    (customer if a.customer else advisor)[a.consultation_id] += 1
+            numbered = await repo.number(advisor, customer)
+            # the numbers used so far: the batch's own ones follow them, in batch order
+            seqs = {
+                cid: last - advisor[cid] - (0 if locked else customer[cid])
+                for cid, (last, locked) in numbered.items()
+            }
+            unnumbered = {a.consultation_id for a in batch} - numbered.keys()
+            refusals = await self._refusals(repo, unnumbered) if unnumbered else {}
+            now = self.clock()
+            outcomes: list[int | Exception] = []
+            rows: list[dict[str, Any]] = []
+            for a in batch:
                 cid = a.consultation_id
+                if cid in refusals:
+                    outcomes.append(refusals[cid])
+                    continue
+                if a.customer and numbered[cid][1]:
+                    outcomes.append(BoardLocked("the advisor has locked the whiteboard"))
+                    continue
                 seqs[cid] += 1
                 sealed = self.vault.seal_bytes(
                     deks[cid], cid, BOARD_UPDATE, str(seqs[cid]), a.update
                 )
                 rows.append(
-                    BoardUpdate(
-                        consultation_id=cid,
-                        seq=seqs[cid],
-                        data_sealed=sealed,
-                        created_at=self.clock(),
-                    )
+                    {
+                        "consultation_id": cid,
+                        "seq": seqs[cid],
+                        "data_sealed": sealed,
+                        "created_at": now,
+                    }
                 )
-                outcomes[i] = seqs[cid]
+                outcomes.append(seqs[cid])
             await repo.add_many(rows)
-        return [outcome for outcome in outcomes if outcome is not None]
+        return outcomes
 
     @staticmethod
-    def _refusal(a: Append, state: tuple[bool, bool] | None, keyed: bool) -> Exception | None:
-        if state is None:
-            return NotFound("no such consultation")
-        restricted, locked = state
-        if restricted:
-            return Restricted("this consultation is restricted: nothing can be added to it")
-        if not keyed:
-            return ContentErased("this consultation's content has been erased")
-        if locked and a.customer:
-            return BoardLocked("the advisor has locked the whiteboard")
-        return None
+    async def _refusals(repo: BoardRepository, consultation_ids: set[str]) -> dict[str, Exception]:
+        """Why the consultations that got no numbers refuse updates (rare: looked up only
+        then). No key means erased."""
+        states = await repo.states(sorted(consultation_ids))
+        refusals: dict[str, Exception] = {}
+        for cid in consultation_ids:
+            state = states.get(cid)
+            if state is None:
+                refusals[cid] = NotFound("no such consultation")
+            elif state[0]:
+                refusals[cid] = Restricted(
+                    "this consultation is restricted: nothing can be added to it"
+                )
+            else:
+                refusals[cid] = ContentErased("this consultation's content has been erased")
+        return refusals
 
     async def discard(self, consultation_id: str, seq: int) -> None:
         """Take back an update that was stored but could not be applied."""

@@ -9,11 +9,13 @@ from typing import Any, cast
 from sqlalchemy import (
     CursorResult,
     Result,
+    Table,
     and_,
     case,
     delete,
     func,
     insert,
+    literal,
     or_,
     select,
     update,
@@ -37,6 +39,11 @@ from storage.models import (
     StoredFile,
     Team,
 )
+
+# The tables under the models, for statements on the hot paths (every whiteboard update):
+# Core statements skip the ORM's compile and flush work, which costs more than the SQL.
+CONSULTATIONS = cast(Table, Consultation.__table__)
+BOARD_UPDATES = cast(Table, BoardUpdate.__table__)
 
 
 class Repository:
@@ -313,21 +320,15 @@ class ChatRepository(Repository):
         Restricted (or missing) consultations are left out: nothing may be added to them."""
         if not counts:
             return {}
-        ids = sorted(counts)
-        if self.session.get_bind().dialect.name == "postgresql":
-            # lock the rows in one order, so two nodes' batches never deadlock
-            await self.session.execute(
-                select(Consultation.id)
-                .where(Consultation.id.in_(ids))
-                .order_by(Consultation.id)
-                .with_for_update()
-            )
+        c = CONSULTATIONS.c
+        # on PostgreSQL the rows are locked in one order, so two nodes' batches never
+        # deadlock (SQLite has one writer and no FOR UPDATE)
+        in_order = select(c.id).where(c.id.in_(sorted(counts))).order_by(c.id).with_for_update()
         stmt = (
-            update(Consultation)
-            .where(Consultation.id.in_(ids), Consultation.restricted_at.is_(None))
-            .values(chat_seq=Consultation.chat_seq + case(dict(counts), value=Consultation.id))
-            .returning(Consultation.id, Consultation.chat_seq)
-            .execution_options(synchronize_session=False)
+            update(CONSULTATIONS)
+            .where(c.id.in_(in_order.scalar_subquery()), c.restricted_at.is_(None))
+            .values(chat_seq=c.chat_seq + case(dict(counts), value=c.id))
+            .returning(c.id, c.chat_seq)
         )
         return {cid: int(last) for cid, last in (await self.session.execute(stmt)).all()}
 
@@ -415,34 +416,53 @@ class BoardRepository(Repository):
         """(restricted, locked) of each consultation that exists. On PostgreSQL the rows stay
         locked until commit, taken in one order so two nodes' batches never deadlock; the
         lock orders appends with compaction and with locking the board."""
+        c = CONSULTATIONS.c
         stmt = (
-            select(Consultation.id, Consultation.restricted_at, Consultation.board_locked)
-            .where(Consultation.id.in_(sorted(set(consultation_ids))))
-            .order_by(Consultation.id)
+            select(c.id, c.restricted_at, c.board_locked)
+            .where(c.id.in_(sorted(set(consultation_ids))))
+            .order_by(c.id)
         )
         if self.session.get_bind().dialect.name == "postgresql":
             stmt = stmt.with_for_update()
         rows = (await self.session.execute(stmt)).all()
         return {cid: (restricted is not None, bool(locked)) for cid, restricted, locked in rows}
 
-    async def reserve_seqs(self, counts: Mapping[str, int]) -> dict[str, int]:
-        """Reserve `counts[c]` consecutive board numbers in each consultation `c` in one
-        statement, counted in the database (every node gets distinct ones); the last number
-        reserved per consultation."""
-        if not counts:
+    async def number(
+        self, advisor: Mapping[str, int], customer: Mapping[str, int]
+    ) -> dict[str, tuple[int, bool]]:
+        """Reserve consecutive board numbers, counted in the database so every node gets
+        distinct ones: in each consultation `c`, `advisor[c]` of them, and `customer[c]` more
+        unless its board is locked. Per consultation that exists and is not restricted: the
+        last number reserved and whether the board is locked. One statement, as it runs for
+        every whiteboard update. On PostgreSQL the rows stay locked until commit, taken in
+        one order so two nodes' batches never deadlock; the lock orders appends with
+        compaction and with locking the board (SQLite has one writer and no FOR UPDATE)."""
+        ids = sorted({*advisor, *customer})
+        if not ids:
             return {}
-        stmt = (
-            update(Consultation)
-            .where(Consultation.id.in_(sorted(counts)))
-            .values(board_seq=Consultation.board_seq + case(dict(counts), value=Consultation.id))
-            .returning(Consultation.id, Consultation.board_seq)
-            .execution_options(synchronize_session=False)
-        )
-        return {cid: int(last) for cid, last in (await self.session.execute(stmt)).all()}
+        c = CONSULTATIONS.c
 
-    async def add_many(self, rows: Sequence[BoardUpdate]) -> None:
-        self.session.add_all(rows)
-        await self.session.flush()
+        def counted(counts: Mapping[str, int]) -> Any:
+            return case(dict(counts), value=c.id, else_=0) if counts else literal(0)
+
+        in_order = select(c.id).where(c.id.in_(ids)).order_by(c.id).with_for_update()
+        stmt = (
+            update(CONSULTATIONS)
+            .where(c.id.in_(in_order.scalar_subquery()), c.restricted_at.is_(None))
+            .values(
+                board_seq=c.board_seq
+                + counted(advisor)
+                + case((c.board_locked, 0), else_=counted(customer))
+            )
+            .returning(c.id, c.board_seq, c.board_locked)
+        )
+        rows = (await self.session.execute(stmt)).all()
+        return {cid: (int(last), bool(locked)) for cid, last, locked in rows}
+
+    async def add_many(self, rows: Sequence[dict[str, Any]]) -> None:
+        """Insert updates (column values, not ORM objects: one executemany for all)."""
+        if rows:
+            await self.session.execute(insert(BOARD_UPDATES), list(rows))
 
     async def add(self, row: BoardUpdate) -> None:
         self.session.add(row)

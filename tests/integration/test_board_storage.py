@@ -9,6 +9,7 @@ import io
 import json
 import logging
 import zipfile
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -21,7 +22,7 @@ from server.app import create_app
 from server.state import BOARDS, CORE
 from signaling import yjs
 from storage.crypto import IntegrityError
-from storage.models import BoardSnapshot, BoardUpdate
+from storage.models import BoardSnapshot, BoardUpdate, Consultation
 from tests.boards import YClient, add_element, content, edit, element_ids
 from tests.clients import Socket
 from tests.flows import admitted_pair
@@ -211,6 +212,52 @@ async def test_a_compaction_that_lost_a_race_changes_nothing(server, seed_adviso
     assert "board compaction skipped" in caplog.text  # both read before either wrote
     assert await count(server, BoardUpdate, cid) == 0
     assert content(await stored_document(server, cid)) == a.content()
+
+
+async def test_one_batch_refuses_each_update_for_its_own_reason(server, seed_advisor):
+    """Updates for five consultations stored in one transaction (group commit): each is
+    numbered or refused for its own consultation's reason, and the refused ones take no
+    number, so every board's numbers stay gap-free."""
+    core, store = server.app[CORE], server.app[BOARDS].store
+    cids = [(await admitted_pair(server, seed_advisor))[2] for _ in range(4)]
+    open_, locked, restricted, erased = cids
+    async with core.db.session() as s:
+        await s.execute(
+            update(Consultation).where(Consultation.id == locked).values(board_locked=True)
+        )
+        await s.execute(
+            update(Consultation)
+            .where(Consultation.id == restricted)
+            .values(restricted_at=datetime.now(UTC))
+        )
+        await core.vault.shred(s, erased)
+    doc: Doc[Any] = Doc()
+    sends = [
+        (cid, customer)
+        for cid in [*cids, "no-such-consultation"]
+        for customer in (False, True, False)
+    ]
+    # submitted in one go, before the writer runs: one batch
+    outcomes = await asyncio.gather(
+        *(
+            store.append(cid, edit(doc, add_element(f"e{n}")), customer=customer)
+            for n, (cid, customer) in enumerate(sends)
+        ),
+        return_exceptions=True,
+    )
+    got = [type(o).__name__ if isinstance(o, Exception) else o for o in outcomes]
+    assert got == [
+        *(1, 2, 3),  # open_: advisor, customer, advisor
+        *(1, "BoardLocked", 2),  # locked: the customer's alone is refused
+        *["Restricted"] * 3,
+        *["ContentErased"] * 3,
+        *["NotFound"] * 3,
+    ]
+    assert [seq for seq, _ in (await store.read(open_)).updates] == [1, 2, 3]
+    assert [seq for seq, _ in (await store.read(locked)).updates] == [1, 2]
+    assert await store.append(locked, edit(doc, add_element("later")), customer=False) == 3
+    for cid in (restricted, erased):
+        assert await count(server, BoardUpdate, cid) == 0
 
 
 async def test_board_text_is_not_readable_at_rest(server, seed_advisor, backend, database_url):
