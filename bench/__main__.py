@@ -23,7 +23,11 @@ from bench import board, callsetup, chat, fanout, files, idle, joins, nodes, per
 
 FULL: dict[str, Any] = {
     "runs": 5,
-    "relay": {"pairs": 50, "rate": 2000.0, "duration": 10.0, "warmup": 1.0, "drain": 10.0},
+    # S1: 1,000 connected clients, 100 pairs of them exchanging signals
+    "relay": {
+        **{"pairs": 100, "crowd": 800, "rate": 2000.0},
+        **{"duration": 10.0, "warmup": 1.0, "drain": 10.0},
+    },
     "chat": {"consultations": 100, "rate": 500.0, "duration": 10.0, "warmup": 1.0, "drain": 10.0},
     "files": {"size_mib": 50.0, "transfers": 3},
     "board": {
@@ -42,7 +46,10 @@ FULL: dict[str, Any] = {
 }
 QUICK: dict[str, Any] = {
     "runs": 1,
-    "relay": {"pairs": 5, "rate": 200.0, "duration": 2.0, "warmup": 0.5, "drain": 5.0},
+    "relay": {
+        **{"pairs": 5, "crowd": 10, "rate": 200.0},
+        **{"duration": 2.0, "warmup": 0.5, "drain": 5.0},
+    },
     "chat": {"consultations": 10, "rate": 100.0, "duration": 2.0, "warmup": 0.5, "drain": 5.0},
     "files": {"size_mib": 5.0, "transfers": 1},
     "board": {
@@ -62,6 +69,7 @@ QUICK: dict[str, Any] = {
 # command-line option -> (workload, config field)
 OPTIONS = {
     "pairs": ("relay", "pairs"),
+    "crowd": ("relay", "crowd"),
     "rate": ("relay", "rate"),
     "duration": ("relay", "duration"),
     "consultations": ("chat", "consultations"),
@@ -73,6 +81,8 @@ OPTIONS = {
     "board_rate": ("board", "rate"),
     "board_duration": ("board", "duration"),
     "elements": ("board", "elements"),
+    "nodes_relay_pairs": ("nodes", "relay_pairs"),
+    "nodes_relay_rate": ("nodes", "relay_rate"),
     "customers": ("nodes", "customers"),
     "join_rate": ("nodes", "join_rate"),
     "persist_rate": ("persist", "rate"),
@@ -106,6 +116,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workload", choices=sorted(WORKLOADS), action="append")
     parser.add_argument("--runs", type=int, help="run pairs (A B) per workload")
     parser.add_argument("--pairs", type=int, help="relay: advisor/customer pairs")
+    parser.add_argument("--crowd", type=int, help="relay: idle clients connected besides")
     parser.add_argument("--rate", type=float, help="relay: offered messages per second, total")
     parser.add_argument("--duration", type=float, help="relay: measured seconds")
     parser.add_argument("--consultations", type=int, help="chat: consultations (customers)")
@@ -117,6 +128,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--board-rate", type=float, help="board: offered updates per second")
     parser.add_argument("--board-duration", type=float, help="board: measured seconds")
     parser.add_argument("--elements", type=int, help="board: elements on the late-join board")
+    parser.add_argument("--nodes-relay-pairs", type=int, help="nodes: pairs in the relay part")
+    parser.add_argument(
+        "--nodes-relay-rate", type=float, help="nodes: relay messages per second offered"
+    )
     parser.add_argument("--customers", type=int, help="nodes: customers in the join burst")
     parser.add_argument("--join-rate", type=float, help="nodes: joins started per second")
     parser.add_argument(

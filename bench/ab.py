@@ -104,6 +104,21 @@ def cell(value: Any, fmt: str) -> str:
     return fmt.format(value)
 
 
+def ratio_lines(summary: dict[str, Any], ratio_name: str = "Parley/bare") -> list[str]:
+    """A summary's ratios, one line each (median and spread)."""
+    out = [f"{ratio_name}, median [min-max] over n interleaved run pairs:"]
+    width = max(len(item["label"]) for item in summary.values())
+    for item in summary.values():
+        if item["median"] is None:
+            out.append(f"  {item['label']:<{width}} n/a")
+        else:
+            out.append(
+                f"  {item['label']:<{width}} {item['median']:.2f}  "
+                f"[{item['min']:.2f}-{item['max']:.2f}]"
+            )
+    return out
+
+
 def table(
     header: str,
     results: Sequence[Result],
@@ -121,14 +136,5 @@ def table(
     out = [header, line(h.rjust(w) for h, w in zip(head, widths, strict=True))]
     out += [line(c.rjust(w) for c, w in zip(row, widths, strict=True)) for row in rows]
     out.append("")
-    out.append(f"{ratio_name}, median [min-max] over n interleaved run pairs:")
-    width = max(len(item["label"]) for item in summary.values())
-    for item in summary.values():
-        if item["median"] is None:
-            out.append(f"  {item['label']:<{width}} n/a")
-        else:
-            out.append(
-                f"  {item['label']:<{width}} {item['median']:.2f}  "
-                f"[{item['min']:.2f}-{item['max']:.2f}]"
-            )
+    out += ratio_lines(summary, ratio_name)
     return "\n".join(out)

@@ -13,7 +13,12 @@ Three parts, each its own interleaved sequence: the `relay` and `chat` workloads
 load generators, bench/relay.py and bench/chat.py), and a join burst: N customers open one
 team's instant link (a team of its own per run, so each burst starts with an empty queue),
 round robin over the nodes, on an open-loop schedule, each timed from its scheduled start
-to `lobby_status` answering "waiting" on its socket. The report is two nodes / one node."""
+to `lobby_status` answering "waiting" on its socket. The report is two nodes / one node.
+
+The relay part has a third layout, issue 8's S11 baseline: "bare", two bare python-socketio
+relays (bench/bare_relay.py) on the same Redis with python-socketio's own
+`AsyncRedisManager`, each pair's first socket on one and its second on the other. It adds
+a second report for the relay: Parley's two nodes / the bare two nodes."""
 
 from __future__ import annotations
 
@@ -37,14 +42,14 @@ import redis.asyncio as redis
 import socketio
 from redis.exceptions import RedisError
 
-from bench.ab import Column, Ratio, interleave, summarise, table
+from bench.ab import Column, Ratio, interleave, ratio_lines, summarise, table
 from bench.chat import COLUMNS as CHAT_COLUMNS
 from bench.chat import RATIOS as CHAT_RATIOS
 from bench.chat import ChatConfig, ChatResult, run_chat
 from bench.chat import warnings_of as chat_warnings
 from bench.relay import COLUMNS as RELAY_COLUMNS
-from bench.relay import RATIOS as RELAY_RATIOS
 from bench.relay import (
+    PARLEY_ENV,
     STEP_TIMEOUT,
     Http,
     RelayConfig,
@@ -56,14 +61,17 @@ from bench.relay import (
     percentile,
     run_relay,
 )
+from bench.relay import RATIOS as RELAY_RATIOS
 from bench.relay import warnings_of as relay_warnings
 from bench.servers import (
+    BARE_RELAY,
     Nodes,
     Server,
     add_team,
     members,
     prepare_parley,
     server_cpu_seconds,
+    spawn_bare,
     spawn_parley,
     spawn_redis,
 )
@@ -71,12 +79,20 @@ from bench.servers import (
 LAYOUTS = ("one", "two")  # the order within a run pair
 PAIR = ("two", "one")  # the ratio reported: two nodes / one node
 RATIO_NAME = "two nodes/one node"
+RELAY_LAYOUTS = (*LAYOUTS, "bare")  # the relay also runs on two bare nodes (S11)
+BARE_PAIR = ("two", "bare")
+BARE_RATIO_NAME = "Parley two nodes/bare python-socketio two nodes (AsyncRedisManager)"
 PG_ADMIN_DSN = os.environ.get("PARLEY_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 REDIS_START = 10.0
 CLI_CONCURRENCY = 2  # `parley team add` processes at a time
 RUN_SLACK = 180.0  # seconds a run may take beyond its sending and draining (setup, start)
-# every customer of a burst is one person from loopback; the queue holds the whole burst
-NODE_ENV = {"PARLEY_QUEUE_SIZE": "10000", "PARLEY_CONNECTIONS_PER_ADDRESS": "100000"}
+# every customer of a burst is one person from loopback; the queue holds the whole burst;
+# the one advisor account is in every relay pair and chat (see bench/relay.py's PARLEY_ENV)
+NODE_ENV = {
+    "PARLEY_QUEUE_SIZE": "10000",
+    "PARLEY_CONNECTIONS_PER_ADDRESS": "100000",
+    **PARLEY_ENV,
+}
 
 JOIN_COLUMNS: list[Column] = [
     ("joins/s", "throughput", "{:.1f}"),
@@ -387,6 +403,10 @@ async def measure(cfg: NodesConfig, runs: int, tmp: Path, env: dict[str, str]) -
             try:
                 for i in range(count):
                     log = tmp / f"{kind}-{name}-{run}-node{i + 1}.log"
+                    if name == "bare":
+                        redis_url = env["PARLEY_REDIS_URL"]
+                        nodes.append(spawn_bare(log, BARE_RELAY, "--redis", redis_url))
+                        continue
                     nodes.append(
                         spawn_parley(
                             dirs[i],
@@ -403,7 +423,7 @@ async def measure(cfg: NodesConfig, runs: int, tmp: Path, env: dict[str, str]) -
         return spawn
 
     async def drive_relay(server: Nodes, run: int) -> RelayResult:
-        return await run_relay(server, account, cfg.relay, run)
+        return await run_relay(server, None if server.name == "bare" else account, cfg.relay, run)
 
     async def drive_chat(server: Nodes, run: int) -> ChatResult:
         return await run_chat(server, account, cfg.chat, run)
@@ -419,7 +439,7 @@ async def measure(cfg: NodesConfig, runs: int, tmp: Path, env: dict[str, str]) -
         drive_relay,
         relay_cfg.warmup + relay_cfg.duration + relay_cfg.drain + RUN_SLACK,
         lambda r: f"{r.throughput:.0f} msg/s, p99 {r.p99_ms:.1f} ms, lost {r.lost}",
-        LAYOUTS,
+        RELAY_LAYOUTS,
     )
     print("  chat (chat_send)", flush=True, file=sys.stderr)
     chat = await interleave(
@@ -441,6 +461,7 @@ async def measure(cfg: NodesConfig, runs: int, tmp: Path, env: dict[str, str]) -
         lambda r: f"{r.throughput:.1f} joins/s, p99 {r.p99_ms:.0f} ms, failed {r.failed}",
         LAYOUTS,
     )
+    relay_vs_bare = summarise(relay, runs, RELAY_RATIOS, BARE_PAIR)
     parts = {
         "relay": part(
             f"nodes/relay: {relay_cfg.pairs} pairs (advisors on node 1, customers on the last "
@@ -474,6 +495,8 @@ async def measure(cfg: NodesConfig, runs: int, tmp: Path, env: dict[str, str]) -
         + [f"chat: {n}" for n in chat_warnings(chat)]
         + join_warnings(joins)
     )
+    parts["relay"]["ratio_bare"] = relay_vs_bare
+    parts["relay"]["table"] += "\n\n" + "\n".join(ratio_lines(relay_vs_bare, BARE_RATIO_NAME))
     return {
         "config": {**asdict(cfg), "runs": runs},
         **parts,

@@ -35,6 +35,11 @@ from bench.servers import (
 )
 
 STEP_TIMEOUT = 15.0  # every single setup step (request, connect, ack, event) is bounded
+# the benchmark's one advisor account is in every pair; Parley's event limit is per person
+# (100/s), which a real advisor with one consultation at a time never reaches
+PARLEY_ENV = {"PARLEY_EVENTS_PER_SECOND": "100000"}
+CROWD_RATE = 200.0  # idle clients connected per second before a run
+CROWD_HOLD = 900.0  # seconds the idle clients stay at most, should nobody release them
 SETUP_CONCURRENCY = 8  # pairs set up at a time
 TEARDOWN_TIMEOUT = 15.0
 # a server that keeps up relays the median message in a few ms; one that falls behind queues
@@ -54,6 +59,7 @@ COLUMNS: list[Column] = [
     ("gen CPU", "gen_cpu", "{:.0%}"),
     ("gen lag p99", "gen_lag_p99_ms", "{:.1f}"),
     ("setup s", "setup_s", "{:.1f}"),
+    ("crowd", "crowd", "{}"),
     ("load", "load_avg", "{:.1f}"),
     ("kept up", "kept_up", "{}"),  # a bool, shown as yes/no
 ]
@@ -73,6 +79,7 @@ class RelayConfig:
     duration: float  # measured seconds of sending
     warmup: float  # seconds of sending before that, not measured
     drain: float  # seconds to wait for stragglers after the last scheduled send
+    crowd: int = 0  # idle clients connected besides the pairs (S1: 1,000 clients in all)
 
     @property
     def total(self) -> int:
@@ -288,11 +295,13 @@ async def parley_pair(
         await cust_http.close()
 
 
-async def bare_pair(base: str, i: int) -> tuple[Peer, Peer]:
+async def bare_pair(base: str, i: int, other_base: str) -> tuple[Peer, Peer]:
+    """Two sockets in a room of their own, the second one on `other_base` (the other node
+    of a layout of bare nodes; the same server otherwise)."""
     room = f"pair-{i:04d}-{uuid.uuid4().hex[:12]}"
     a, b = Peer(2 * i, new_socket(), room), Peer(2 * i + 1, new_socket(), room)
-    for peer in (a, b):
-        await connect(peer.sio, base, {"Origin": base})
+    for peer, url in ((a, base), (b, other_base)):
+        await connect(peer.sio, url, {"Origin": url})
         await call_ok(peer.sio, "join", {"consultation_id": room})
     a.to, b.to = b.sio.get_sid() or "", a.sio.get_sid() or ""
     return a, b
@@ -333,6 +342,7 @@ class RelayResult:
     setup_s: float
     load_avg: float  # the machine's 1-minute load average when the run started
     kept_up: bool  # nothing lost and the median message not queued (p50 <= KEPT_UP_P50_MS)
+    crowd: int = 0  # idle clients connected throughout (and still connected at the end)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -341,8 +351,8 @@ class RelayResult:
 async def setup_pairs(
     server: Server | Nodes, account: dict[str, str] | None, pairs: int
 ) -> list[Peer]:
-    """`pairs` pairs; on a layout of nodes the advisors are on the first node and the
-    customers on the last."""
+    """`pairs` pairs; on a layout of nodes the advisors (the bare relay: a pair's first
+    socket) are on the first node and the customers (its second) on the last."""
     gate = asyncio.Semaphore(SETUP_CONCURRENCY)
     advisor = await parley_login(server.url, account) if account is not None else None
 
@@ -350,7 +360,7 @@ async def setup_pairs(
         async with gate:
             if advisor is not None:
                 return await parley_pair(server.url, advisor, i, customer_url(server))
-            return await bare_pair(server.url, i)
+            return await bare_pair(server.url, i, customer_url(server))
 
     try:
         made = await asyncio.gather(*(one(i) for i in range(pairs)), return_exceptions=True)
@@ -375,6 +385,48 @@ async def teardown(peers: list[Peer]) -> None:
     await disconnect_all([p.sio for p in peers])
 
 
+@dataclass
+class Crowd:
+    """Idle clients held connected through a run, so the relay works among 1,000 connected
+    clients as S1 asks: a load-generator process of bench.idle's, with the advisor's
+    session (Parley) or none (bare), all on the first node."""
+
+    generator: Any
+    connected: int
+
+    @classmethod
+    async def start(cls, server: Server | Nodes, account: dict[str, str] | None, count: int):
+        from bench.idle import start_generator  # bench.idle imports this module
+
+        cookie = None
+        if account is not None:
+            http = await parley_login(server.url, account)
+            cookie = http.cookie_header()
+            await http.close()
+        limit = count / CROWD_RATE + STEP_TIMEOUT * 2
+        spec = {"base": server.url, "cookie": cookie, "count": count, "rate": CROWD_RATE}
+        generator = await start_generator({**spec, "inflight": 50, "limit": CROWD_HOLD})
+        try:
+            report = await generator.line(limit)
+            if report["failed"]:
+                raise RuntimeError(
+                    f"{report['failed']} of {count} idle clients failed to connect: "
+                    f"{report['error_samples']}"
+                )
+        except BaseException:
+            await generator.stop()
+            raise
+        return cls(generator, int(report["connected"]))
+
+    async def close(self) -> int:
+        """Let the clients go; how many were still connected."""
+        try:
+            await self.generator.release()
+            return int((await self.generator.line(STEP_TIMEOUT * 2))["alive"])
+        finally:
+            await self.generator.stop()
+
+
 async def run_relay(
     server: Server | Nodes, account: dict[str, str] | None, cfg: RelayConfig, run: int
 ) -> RelayResult:
@@ -383,6 +435,23 @@ async def run_relay(
     baseline."""
     event = "rtc_signal" if account is not None else "signal"
     load_avg = os.getloadavg()[0]
+    crowd = await Crowd.start(server, account, cfg.crowd) if cfg.crowd else None
+    try:
+        result = await relay_among(server, account, cfg, run, event)
+    finally:
+        alive = await crowd.close() if crowd is not None else 0
+    result.load_avg = load_avg
+    if crowd is not None:
+        if alive < crowd.connected:
+            raise RuntimeError(f"{crowd.connected - alive} of the idle clients were dropped")
+        result.crowd = alive
+    return result
+
+
+async def relay_among(
+    server: Server | Nodes, account: dict[str, str] | None, cfg: RelayConfig, run: int, event: str
+) -> RelayResult:
+    """The pairs: set up, drive, drain, tear down."""
     started = time.perf_counter()
     peers = await setup_pairs(server, account, cfg.pairs)
     setup_s = time.perf_counter() - started
@@ -458,7 +527,7 @@ async def run_relay(
         gen_cpu=gen_cpu / window,
         gen_lag_p99_ms=percentile(lags, 99) * 1000,
         setup_s=setup_s,
-        load_avg=load_avg,
+        load_avg=0.0,  # the caller's
         kept_up=not col.sent and not col.send_failed and p50_ms <= KEPT_UP_P50_MS,
     )
 
@@ -491,7 +560,9 @@ async def workload(cfg: RelayConfig, runs: int) -> dict[str, Any]:
 
         def spawn(name: str, run: int) -> Server:
             log = tmp / f"relay-{name}-{run}.log"
-            return spawn_parley(tmp / "parley-data", log) if name == "parley" else spawn_bare(log)
+            if name == "parley":
+                return spawn_parley(tmp / "parley-data", log, PARLEY_ENV)
+            return spawn_bare(log)
 
         async def drive(server: Server, run: int) -> RelayResult:
             return await run_relay(server, account if server.name == "parley" else None, cfg, run)
@@ -507,7 +578,8 @@ async def workload(cfg: RelayConfig, runs: int) -> dict[str, Any]:
     header = (
         f"relay: {cfg.pairs} pairs ({2 * cfg.pairs} senders), {cfg.rate:.0f} msg/s offered, "
         f"{cfg.duration:g} s measured after {cfg.warmup:g} s warm-up, "
-        f"{cfg.per_sender} messages per sender"
+        f"{cfg.per_sender} messages per sender; {cfg.crowd} idle clients connected besides "
+        f"({2 * cfg.pairs + cfg.crowd} in all)"
     )
     return {
         "config": {**asdict(cfg), "runs": runs, "per_sender": cfg.per_sender},

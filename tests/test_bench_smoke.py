@@ -73,7 +73,10 @@ def test_quick_benchmark_runs_every_workload_through_parley_and_baseline(
 
     relay = workloads["relay"]
     for server in SERVERS:
-        assert all(r["delivered_measured"] > 0 for r in runs_of(relay, server))
+        for r in runs_of(relay, server):
+            assert r["delivered_measured"] > 0, r
+            # the idle clients (S1's crowd) were connected from start to end
+            assert r["crowd"] == relay["config"]["crowd"] > 0, r
     assert_ratios(relay, ("throughput", "p99_ms"))
 
     chat = workloads["chat"]
@@ -130,12 +133,13 @@ def test_quick_database_benchmarks_run_nodes_and_persistence(tmp_path: Path) -> 
     layouts = ("one", "two")
 
     relay = nodes["relay"]
-    for layout in layouts:
+    for layout in (*layouts, "bare"):  # "bare": two python-socketio relays on Redis (S11)
         for r in runs_of(relay, layout):
             assert r["delivered_measured"] > 0 and r["lost"] == 0, r
             assert r["acks"] == {"ok": r["sent"]}, r
             assert r["misrouted"] == 0 and r["unexpected"] == 0, r
     assert_ratios(relay, ("throughput", "p50_ms", "p99_ms", "server_us_per_msg"))
+    assert_ratios({"ratio": relay["ratio_bare"]}, ("throughput", "p99_ms", "server_us_per_msg"))
 
     chat = nodes["chat"]
     for layout in layouts:
