@@ -2,7 +2,8 @@
 baseline for each workload (relay, chat, files, board, fanout, callsetup), interleaved A B A B ...,
 reported as ratios Parley/bare; and named workloads not run by default: `nodes` (it needs
 PostgreSQL and redis-server: two Parley nodes against one), `persist` (chat persistence against
-SQLAlchemy Core, on SQLite and PostgreSQL), `idle`, `joins` (see docs/benchmarks.md)."""
+SQLAlchemy Core, on SQLite and PostgreSQL), `idle`, `joins`, `soak` (ten minutes; see
+docs/benchmarks.md)."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from bench import board, callsetup, chat, fanout, files, idle, joins, nodes, persist, relay
+from bench import board, callsetup, chat, fanout, files, idle, joins, nodes, persist, relay, soak
 
 FULL: dict[str, Any] = {
     "runs": 5,
@@ -38,6 +39,7 @@ FULL: dict[str, Any] = {
     "callsetup": {k: v for k, v in callsetup.FULL.items() if k != "runs"},
     "idle": asdict(idle.FULL),
     "joins": asdict(joins.FULL),
+    "soak": asdict(soak.FULL),
     "persist": asdict(persist.FULL),
     "nodes": {
         **{"relay_pairs": 50, "relay_rate": 500.0, "chat_consultations": 100, "chat_rate": 250.0},
@@ -60,6 +62,7 @@ QUICK: dict[str, Any] = {
     "callsetup": {k: v for k, v in callsetup.QUICK.items() if k != "runs"},
     "idle": asdict(idle.QUICK),
     "joins": asdict(joins.QUICK),
+    "soak": asdict(soak.QUICK),
     "persist": asdict(persist.QUICK),
     "nodes": {
         **{"relay_pairs": 5, "relay_rate": 200.0, "chat_consultations": 10, "chat_rate": 100.0},
@@ -96,6 +99,7 @@ WORKLOADS: dict[str, tuple[Callable[[Any, int], Awaitable[dict[str, Any]]], type
     "callsetup": (callsetup.workload, callsetup.CallSetupConfig),
     "idle": (idle.workload, idle.IdleConfig),
     "joins": (joins.workload, joins.JoinsConfig),
+    "soak": (soak.workload, soak.SoakConfig),
     "persist": (persist.workload, persist.PersistConfig),
     "nodes": (nodes.workload, nodes.NodesConfig),
 }

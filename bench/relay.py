@@ -343,6 +343,7 @@ class RelayResult:
     load_avg: float  # the machine's 1-minute load average when the run started
     kept_up: bool  # nothing lost and the median message not queued (p50 <= KEPT_UP_P50_MS)
     crowd: int = 0  # idle clients connected throughout (and still connected at the end)
+    sending_started: float = 0.0  # perf_counter() of the first scheduled send
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -529,6 +530,7 @@ async def relay_among(
         setup_s=setup_s,
         load_avg=0.0,  # the caller's
         kept_up=not col.sent and not col.send_failed and p50_ms <= KEPT_UP_P50_MS,
+        sending_started=t0,
     )
 
 

@@ -1,7 +1,8 @@
 """The benchmark still runs: `python -m bench --quick` against real Parley and the bare
 baselines, every default workload (relay, chat, files, board, fanout, callsetup), and
 `--workload nodes` (two Parley nodes on PostgreSQL and Redis against one) with `--workload
-persist` (Parley's chat against SQLAlchemy Core inserts, SQLite and PostgreSQL). Asserts that
+persist` (Parley's chat against SQLAlchemy Core inserts, SQLite and PostgreSQL), and
+`--workload soak` (the relay with healthz probes and RSS samples). Asserts that
 traffic went through both servers of each (for `board`, Parley and pycrdt in the
 benchmark's own process; for `nodes`, both layouts; `callsetup` also through a bare
 relay) and that ratios came out, never any timing (the machines are shared; figures are
@@ -155,3 +156,16 @@ def test_quick_database_benchmarks_run_nodes_and_persistence(tmp_path: Path) -> 
             assert r["joined"] == r["customers"] == nodes["config"]["customers"], r
             assert r["failed"] == 0 and r["p99_ms"] > 0 and r["throughput"] > 0, r
     assert_ratios(join, ("throughput", "p50_ms", "p99_ms", "server_ms_per_join"))
+
+
+def test_quick_soak_probes_the_server_and_samples_its_memory(tmp_path: Path) -> None:
+    """`--workload soak` (S12) in a few seconds: the relay among its crowd, with healthz
+    probes and RSS samples inside the measured time, for Parley and the bare relay."""
+    soak = run_quick(tmp_path, "--workload", "soak")["soak"]
+    for server in SERVERS:
+        for r in runs_of(soak, server):
+            assert r["probes"] > 0 and r["probe_p99_ms"] > 0, r
+            assert r["rss_early_mib"] > 0 and r["rss_end_mib"] > 0 and r["rss_growth"] > 0, r
+            assert r["lost"] == 0 and r["crowd"] == soak["config"]["crowd"] > 0, r
+            assert r["relay"]["acks"] == {"ok": r["relay"]["sent"]}, r
+    assert_ratios(soak, ("probe_p99_ms", "rss_growth", "server_us_per_msg"))
