@@ -413,9 +413,9 @@ class BoardRepository(Repository):
     """The whiteboard's sealed log: numbered updates and at most one snapshot."""
 
     async def states(self, consultation_ids: Sequence[str]) -> dict[str, tuple[bool, bool]]:
-        """(restricted, locked) of each consultation that exists. On PostgreSQL the rows stay
-        locked until commit, taken in one order so two nodes' batches never deadlock; the
-        lock orders appends with compaction and with locking the board."""
+        """(restricted, locked) of each consultation that exists: what the board store reads
+        when a consultation of a batch got no numbers, to say why. On PostgreSQL the rows
+        stay locked until commit, taken in one order (as in `number`)."""
         c = CONSULTATIONS.c
         stmt = (
             select(c.id, c.restricted_at, c.board_locked)
