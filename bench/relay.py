@@ -18,7 +18,7 @@ import uuid
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
 import socketio
@@ -33,6 +33,9 @@ from bench.servers import (
     spawn_bare,
     spawn_parley,
 )
+
+if TYPE_CHECKING:
+    from bench.idle import Generator  # bench.idle imports this module
 
 STEP_TIMEOUT = 15.0  # every single setup step (request, connect, ack, event) is bounded
 # the benchmark's one advisor account is in every pair; Parley's event limit is per person
@@ -392,18 +395,14 @@ class Crowd:
     clients as S1 asks: a load-generator process of bench.idle's, with the advisor's
     session (Parley) or none (bare), all on the first node."""
 
-    generator: Any
+    generator: Generator
     connected: int
 
     @classmethod
     async def start(cls, server: Server | Nodes, account: dict[str, str] | None, count: int):
-        from bench.idle import start_generator  # bench.idle imports this module
+        from bench.idle import advisor_cookies, start_generator  # bench.idle imports this
 
-        cookie = None
-        if account is not None:
-            http = await parley_login(server.url, account)
-            cookie = http.cookie_header()
-            await http.close()
+        cookie = None if account is None else (await advisor_cookies(server.url, [account]))[0]
         limit = count / CROWD_RATE + STEP_TIMEOUT * 2
         spec = {"base": server.url, "cookie": cookie, "count": count, "rate": CROWD_RATE}
         generator = await start_generator({**spec, "inflight": 50, "limit": CROWD_HOLD})
@@ -438,10 +437,9 @@ async def run_relay(
     load_avg = os.getloadavg()[0]
     crowd = await Crowd.start(server, account, cfg.crowd) if cfg.crowd else None
     try:
-        result = await relay_among(server, account, cfg, run, event)
+        result = await relay_among(server, account, cfg, run, event, load_avg)
     finally:
         alive = await crowd.close() if crowd is not None else 0
-    result.load_avg = load_avg
     if crowd is not None:
         if alive < crowd.connected:
             raise RuntimeError(f"{crowd.connected - alive} of the idle clients were dropped")
@@ -450,7 +448,12 @@ async def run_relay(
 
 
 async def relay_among(
-    server: Server | Nodes, account: dict[str, str] | None, cfg: RelayConfig, run: int, event: str
+    server: Server | Nodes,
+    account: dict[str, str] | None,
+    cfg: RelayConfig,
+    run: int,
+    event: str,
+    load_avg: float,
 ) -> RelayResult:
     """The pairs: set up, drive, drain, tear down."""
     started = time.perf_counter()
@@ -528,7 +531,7 @@ async def relay_among(
         gen_cpu=gen_cpu / window,
         gen_lag_p99_ms=percentile(lags, 99) * 1000,
         setup_s=setup_s,
-        load_avg=0.0,  # the caller's
+        load_avg=load_avg,
         kept_up=not col.sent and not col.send_failed and p50_ms <= KEPT_UP_P50_MS,
         sending_started=t0,
     )
