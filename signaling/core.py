@@ -6,7 +6,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -113,7 +113,20 @@ def seal_name(core: Core, dek: bytes, p: Participant, name: str) -> None:
     p.name_sealed = core.vault.seal_text(dek, p.consultation_id, PARTICIPANT_NAME, p.id, name)
 
 
-async def names_of(core: Core, s: AsyncSession, people: Sequence[Participant]) -> dict[str, str]:
+class Listed(Protocol):
+    """A participant as lobby and queue views read one: a `Participant` or a queue entry."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def consultation_id(self) -> str: ...
+    @property
+    def name_sealed(self) -> bytes: ...
+    @property
+    def waiting_since(self) -> datetime | None: ...
+
+
+async def names_of(core: Core, s: AsyncSession, people: Sequence[Listed]) -> dict[str, str]:
     """Open the sealed names of participants (of any consultations)."""
     names = {}
     for p in people:
@@ -172,7 +185,7 @@ def member_view(consultation_id: str, participant_id: str, presence: Presence) -
     return participant_view(consultation_id, participant_id, member.role, member.name, presence)
 
 
-def lobby_entry(p: Participant, name: str) -> dict[str, Any]:
+def lobby_entry(p: Listed, name: str) -> dict[str, Any]:
     return {"participant_id": p.id, "name": name, "waiting_since": iso(p.waiting_since)}
 
 
@@ -201,11 +214,16 @@ def consultation_view(c: Consultation, invites: list[InviteLink] | None = None) 
     }
 
 
+async def queue_of(core: Core, s: AsyncSession, team_id: str) -> list[dict[str, Any]]:
+    """A team's instant queue as advisors see it, longest waiting first."""
+    entries = await ConsultationRepository(s).queue(team_id)
+    names = await names_of(core, s, entries)
+    return [{"consultation_id": e.consultation_id, **lobby_entry(e, names[e.id])} for e in entries]
+
+
 async def announce_queue(core: Core, team_id: str) -> None:
     async with core.db.reading() as s:
-        rows = await ConsultationRepository(s).queue(team_id)
-        names = await names_of(core, s, [p for _, p in rows])
-    queue = [{"consultation_id": c.id, **lobby_entry(p, names[p.id])} for c, p in rows]
+        queue = await queue_of(core, s, team_id)
     await core.notifier.emit(
         "queue_updated", {"team_id": team_id, "queue": queue}, team_room(team_id)
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime, timedelta
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 from sqlalchemy import (
     CursorResult,
@@ -44,6 +44,16 @@ from storage.models import (
 # Core statements skip the ORM's compile and flush work, which costs more than the SQL.
 CONSULTATIONS = cast(Table, Consultation.__table__)
 BOARD_UPDATES = cast(Table, BoardUpdate.__table__)
+PARTICIPANTS = cast(Table, Participant.__table__)
+
+
+class QueueEntry(NamedTuple):
+    """A customer waiting in a team's instant queue, as the queue's readers need it."""
+
+    consultation_id: str
+    id: str  # the customer's participant id
+    waiting_since: datetime | None
+    name_sealed: bytes
 
 
 class Repository:
@@ -162,20 +172,24 @@ class ConsultationRepository(Repository):
         )
         return int(await self.session.scalar(stmt) or 0)
 
-    async def queue(self, team_id: str) -> Sequence[tuple[Consultation, Participant]]:
-        """The team's instant queue: waiting instant consultations with their customer."""
+    async def queue(self, team_id: str) -> list[QueueEntry]:
+        """The team's instant queue: waiting instant consultations with their customer,
+        longest waiting first. Plain rows, not objects: every join and pickup re-reads the
+        whole queue, and loading it as ORM objects made a backlog cost more per join the
+        longer it got (issue 8's join storm)."""
+        c, p = CONSULTATIONS.c, PARTICIPANTS.c
         stmt = (
-            select(Consultation, Participant)
-            .join(Participant, Participant.consultation_id == Consultation.id)
+            select(c.id, p.id, p.waiting_since, p.name_sealed)
+            .join_from(CONSULTATIONS, PARTICIPANTS, p.consultation_id == c.id)
             .where(
-                Consultation.team_id == team_id,
-                Consultation.kind == ConsultationKind.instant,
-                Consultation.state == ConsultationState.waiting,
-                Participant.status == ParticipantStatus.waiting,
+                c.team_id == team_id,
+                c.kind == ConsultationKind.instant,
+                c.state == ConsultationState.waiting,
+                p.status == ParticipantStatus.waiting,
             )
-            .order_by(Participant.waiting_since, Participant.id)
+            .order_by(p.waiting_since, p.id)
         )
-        return [(c, p) for c, p in (await self.session.execute(stmt)).all()]
+        return [QueueEntry(*row) for row in (await self.session.execute(stmt)).all()]
 
 
 class ParticipantRepository(Repository):
