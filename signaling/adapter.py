@@ -224,7 +224,7 @@ class SocketAdapter:
                 exc.message, {"code": exc.code}
             ) from None
         actor = identity.actor
-        self.core.presence.connect(sid, actor, identity.session_key).session = identity
+        self.core.presence.connect(sid, actor, identity.session_key).session = identity.bare()
         if actor.kind == "ops":  # ops watch metadata; they never join a consultation
             await self.sio.enter_room(sid, OPS_ROOM)
         elif actor.is_advisor:
@@ -358,7 +358,7 @@ class SocketAdapter:
                 self._closing.add(task)
                 task.add_done_callback(self._closing.discard)
                 raise NotAuthenticated("your session has ended; sign in or join again")
-            who = found[conn.session_key]
+            who = found[conn.session_key].bare()
         conn.session = await touch(self.core.db, now, who, policy)
 
     async def _disconnect_after_ack(self, sid: str) -> None:
