@@ -8,6 +8,7 @@ socket ever holds a participant's name or the chat text (marker strings)."""
 from __future__ import annotations
 
 import re
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,7 @@ from playwright.async_api import Browser, Page, WebSocket, expect
 from storage.models import Role
 from tests.conftest import RunningServer, Seed
 from tests.e2e.steps import join_instant, log_in, open_page, pick_up, remote_video_plays
+from tests.e2e.test_browser_consultation import chromium
 
 pytestmark = pytest.mark.e2e
 
@@ -37,20 +39,31 @@ def _watch_socket(page: Page, frames: list[str]) -> None:
     page.on("websocket", on_socket)
 
 
+@pytest.fixture
+async def ops_browser(chromium_path: Path) -> AsyncIterator[Browser]:
+    """Ops watch from a Chromium of their own, as in life. With the ops page beside the
+    advisor's in one Chromium 156, the advisor's ICE gathering once never produced a
+    candidate (CI, 2026-12-05), the failure every shared-browser call here has shown."""
+    async with chromium(chromium_path) as launched:
+        yield launched
+
+
 async def test_ops_dashboard_shows_a_live_consultation_without_names(
     client_built: Path,
     server: RunningServer,
     seed_advisor: Seed,
     browser: Browser,
     other_browser: Browser,
+    ops_browser: Browser,
     artifacts: Path,
 ) -> None:
     advisor_account = await seed_advisor(display_name=ADVISOR_NAME)
     ops_account = await seed_advisor(role=Role.ops, display_name="Olga Operations")
     log: list[str] = []
-    ops = await open_page(browser, server.url, log, "ops")
+    ops = await open_page(ops_browser, server.url, log, "ops")
     advisor = await open_page(browser, server.url, log, "advisor")
-    # a browser of its own (two media pages in one Chromium 156 sometimes never connect)
+    # each side of the call in a browser of its own too (two media pages in one
+    # Chromium 156 sometimes never connect)
     customer = await open_page(other_browser, server.url, log, "customer")
     frames: list[str] = []
     _watch_socket(ops, frames)
