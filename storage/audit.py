@@ -9,14 +9,19 @@ import hashlib
 import json
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import Table, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import AuditEntry, AuditHead
 
 GENESIS = "0" * 64
+
+# Core statements on the tables: an entry is written on every join, pickup and admission,
+# and the ORM's get-and-flush of the head cost more than the three statements themselves
+LOG = cast(Table, AuditEntry.__table__)
+HEAD = cast(Table, AuditHead.__table__)
 
 
 def _digest(
@@ -37,31 +42,37 @@ async def append(
     action: str,
     subject: str = "",
     **details: Any,
-) -> AuditEntry:
+) -> None:
     """Add an entry in the caller's transaction. Writing to the head row first takes the
     write lock (SQLite) or the row lock (PostgreSQL) before the head is read, so concurrent
     writers queue up instead of forking the chain."""
-    await s.execute(update(AuditHead).where(AuditHead.id == 1).values(seq=AuditHead.seq))
-    head = await s.get(AuditHead, 1, populate_existing=True)
+    head = (
+        await s.execute(
+            update(HEAD)
+            .where(HEAD.c.id == 1)
+            .values(seq=HEAD.c.seq)
+            .returning(HEAD.c.seq, HEAD.c.hash)
+        )
+    ).first()
     if head is None:
         raise RuntimeError("the audit head row is missing: the database was not migrated")
+    prev_hash: str = head.hash
     text = json.dumps(details, sort_keys=True, separators=(",", ":"), default=str)[:500]
     seq = head.seq + 1
-    digest = _digest(head.hash, seq, at, actor, action, subject, text)
-    entry = AuditEntry(
-        seq=seq,
-        at=at,
-        actor=actor,
-        action=action,
-        subject=subject,
-        details=text,
-        prev_hash=head.hash,
-        hash=digest,
+    digest = _digest(prev_hash, seq, at, actor, action, subject, text)
+    await s.execute(
+        insert(LOG).values(
+            seq=seq,
+            at=at,
+            actor=actor,
+            action=action,
+            subject=subject,
+            details=text,
+            prev_hash=prev_hash,
+            hash=digest,
+        )
     )
-    s.add(entry)
-    head.seq, head.hash = seq, digest
-    await s.flush()
-    return entry
+    await s.execute(update(HEAD).where(HEAD.c.id == 1).values(seq=seq, hash=digest))
 
 
 @dataclass(frozen=True)
