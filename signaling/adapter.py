@@ -350,7 +350,14 @@ class SocketAdapter:
         if who is None:
             return
         if who.valid_until is not None and now >= who.valid_until:
-            found = await still_valid(self.core.db, now, [conn.session_key], policy)
+            key, guest = conn.session_key, conn.actor.kind == "customer"
+            found = await still_valid(
+                self.core.db,
+                now,
+                policy,
+                accounts=[] if guest else [key],
+                guests=[key] if guest else [],
+            )
             if conn.session_key not in found:
                 # the refusal is acknowledged first; the socket is closed right after it
                 await self.sio.emit("session_closed", {"reason": "expired"}, to=conn.sid)
@@ -394,7 +401,11 @@ class SocketAdapter:
         if not conns:
             return 0
         valid = await still_valid(
-            self.core.db, self.core.clock(), {c.session_key for c in conns}, self.core.sessions
+            self.core.db,
+            self.core.clock(),
+            self.core.sessions,
+            accounts={c.session_key for c in conns if c.actor.kind != "customer"},
+            guests={c.session_key for c in conns if c.actor.kind == "customer"},
         )
         ended = [c.sid for c in conns if c.session_key not in valid]
         for conn in conns:

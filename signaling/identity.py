@@ -94,28 +94,39 @@ async def resolve(
     A use of an advisor/ops session slides its idle timeout."""
     advisor_token = cookies.get(names.advisor)
     guest_token = cookies.get(names.guest)
-    keys = [hash_token(t) for t in (advisor_token, guest_token) if t]
-    valid = await still_valid(db, clock(), keys, policy)
-    if advisor_token and (key := hash_token(advisor_token)) in valid:
-        found = valid[key]
-        assert found.account is not None
-        return await touch(db, clock(), found, policy)
-    if guest_token and (key := hash_token(guest_token)) in valid:
-        return valid[key]
+    if advisor_token:
+        key = hash_token(advisor_token)
+        valid = await still_valid(db, clock(), policy, accounts=[key])
+        if key in valid:
+            return await touch(db, clock(), valid[key], policy)
+    if guest_token:
+        key = hash_token(guest_token)
+        valid = await still_valid(db, clock(), policy, guests=[key])
+        if key in valid:
+            return valid[key]
     return None
 
 
 async def still_valid(
-    db: Database, now: datetime, keys: Collection[str], policy: SessionPolicy
+    db: Database,
+    now: datetime,
+    policy: SessionPolicy,
+    *,
+    accounts: Collection[str] = (),
+    guests: Collection[str] = (),
 ) -> dict[str, Identity]:
-    """Of these session keys (hashes of advisor or guest tokens), the ones still valid now,
-    with whom they identify; two queries however many keys (the periodic sweep asks for
-    every live socket at once)."""
+    """Of these session keys (hashes of advisor/ops tokens in `accounts`, of guest tokens
+    in `guests`), the ones still valid now, with whom they identify. One query per kind
+    asked for, however many keys (the periodic sweep asks for every live socket at once);
+    a customer's connect asks only the participants."""
     found: dict[str, Identity] = {}
-    if not keys:
+    if not accounts and not guests:
         return found
     async with db.reading() as s:
-        for session, account in await AuthSessionRepository(s).active(keys, now, policy.idle):
+        sessions = (
+            await AuthSessionRepository(s).active(accounts, now, policy.idle) if accounts else []
+        )
+        for session, account in sessions:
             seen = session.last_seen_at or session.created_at
             until = min(session.expires_at, seen + policy.idle)
             found[session.token_hash] = Identity(
@@ -127,8 +138,7 @@ async def still_valid(
                 seen_at=seen,
                 expires_at=session.expires_at,
             )
-        rest = [k for k in keys if k not in found]
-        for p, ended_at in await ParticipantRepository(s).by_sessions(rest) if rest else []:
+        for p, ended_at in await ParticipantRepository(s).by_sessions(guests) if guests else []:
             until = guest_deadline(p, ended_at, policy)
             if now < until:
                 assert p.session_token_hash is not None
