@@ -152,13 +152,20 @@ class Lobby:
 
     async def status(self, actor: Actor) -> dict[str, Any]:
         assert actor.participant_id is not None
+        assert actor.consultation_id is not None
         async with self.core.db.reading() as s:
-            p = await ParticipantRepository(s).get(actor.participant_id)
-            c = await ConsultationRepository(s).get(actor.consultation_id or "")
-        if p is None or c is None:
+            found = await ParticipantRepository(s).standing(
+                actor.participant_id, actor.consultation_id
+            )
+        if found is None:
             raise NotFound("no such participant")
-        status = "ended" if c.state == ConsultationState.ended else str(p.status)
-        return {"consultation_id": c.id, "participant_id": p.id, "status": status}
+        status, state = found
+        shown = "ended" if state == ConsultationState.ended else str(status)
+        return {
+            "consultation_id": actor.consultation_id,
+            "participant_id": actor.participant_id,
+            "status": shown,
+        }
 
     async def pickup(self, actor: Actor, consultation_id: str) -> dict[str, Any]:
         core = self.core

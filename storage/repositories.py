@@ -211,6 +211,20 @@ class ParticipantRepository(Repository):
         )
         return [(row[0], row[1]) for row in await self.session.execute(stmt)]
 
+    async def standing(
+        self, participant_id: str, consultation_id: str
+    ) -> tuple[ParticipantStatus, ConsultationState] | None:
+        """A participant's status with its consultation's state, in one plain-row query (a
+        waiting customer's browser asks for it on every connect)."""
+        c, p = CONSULTATIONS.c, PARTICIPANTS.c
+        stmt = (
+            select(p.status, c.state)
+            .join_from(PARTICIPANTS, CONSULTATIONS, p.consultation_id == c.id)
+            .where(p.id == participant_id, c.id == consultation_id)
+        )
+        row = (await self.session.execute(stmt)).first()
+        return None if row is None else (row[0], row[1])
+
     async def by_receipt(self, token_hash: str) -> Participant | None:
         stmt = select(Participant).where(Participant.receipt_token_hash == token_hash)
         return await self.session.scalar(stmt)
