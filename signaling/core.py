@@ -248,6 +248,6 @@ async def announce_lobby(core: Core, c: Consultation) -> None:
     await core.notifier.emit("lobby_updated", data, account_room(c.advisor_id))
 
 
-async def tell_customer(core: Core, p: Participant, status: str) -> None:
+async def tell_customer(core: Core, p: Listed, status: str) -> None:
     data = {"consultation_id": p.consultation_id, "participant_id": p.id, "status": status}
     await core.notifier.emit("lobby_state", data, participant_room(p.id))

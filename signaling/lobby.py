@@ -170,18 +170,17 @@ class Lobby:
     async def pickup(self, actor: Actor, consultation_id: str) -> dict[str, Any]:
         core = self.core
         async with core.db.session() as s:
-            c = await ConsultationRepository(s).get(consultation_id)
+            c = await ConsultationRepository(s).claimable(consultation_id)
             if c is None:
                 rules.unknown(rules.check_team_advisor, actor, "")
             rules.check_team_advisor(actor, c.team_id)
             rules.check_open(c.state)
-            waiting = await ParticipantRepository(s).of_consultation(
-                c.id, [ParticipantStatus.waiting]
-            )
             assert actor.account_id is not None
-            if not waiting or not await claim_instant(s, c.id, actor.account_id, core.clock()):
+            customer = c.customer
+            if customer is None or not await claim_instant(
+                s, consultation_id, actor.account_id, core.clock()
+            ):
                 raise InvalidState("this customer has already been picked up")
-            customer = waiting[0]
             await move_participant(
                 s,
                 customer.id,
@@ -197,12 +196,12 @@ class Lobby:
                 actor_name(actor),
                 "admitted",
                 f"participant:{customer.id}",
-                consultation=c.id,
+                consultation=consultation_id,
                 via="queue",
             )
         await announce_queue(core, c.team_id)
         await tell_customer(core, customer, "admitted")
-        return {"consultation_id": c.id}
+        return {"consultation_id": consultation_id}
 
     async def _waiting_customer(
         self, s: AsyncSession, actor: Actor, ref: ParticipantRef

@@ -56,6 +56,15 @@ class QueueEntry(NamedTuple):
     name_sealed: bytes
 
 
+class Claimable(NamedTuple):
+    """An instant consultation as a pickup needs it: whose team, its state and the customer
+    waiting longest in it (None when nobody waits)."""
+
+    team_id: str
+    state: ConsultationState
+    customer: QueueEntry | None
+
+
 class Repository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
@@ -190,6 +199,24 @@ class ConsultationRepository(Repository):
             .order_by(p.waiting_since, p.id)
         )
         return [QueueEntry(*row) for row in (await self.session.execute(stmt)).all()]
+
+    async def claimable(self, consultation_id: str) -> Claimable | None:
+        """The consultation for a pickup, in one plain-row query; None if there is none."""
+        c, p = CONSULTATIONS.c, PARTICIPANTS.c
+        waiting = and_(p.consultation_id == c.id, p.status == ParticipantStatus.waiting)
+        stmt = (
+            select(c.team_id, c.state, p.id, p.waiting_since, p.name_sealed)
+            .select_from(CONSULTATIONS.outerjoin(PARTICIPANTS, waiting))
+            .where(c.id == consultation_id)
+            .order_by(p.waiting_since, p.created_at, p.id)
+            .limit(1)
+        )
+        row = (await self.session.execute(stmt)).first()
+        if row is None:
+            return None
+        team_id, state, pid, since, sealed = row
+        customer = None if pid is None else QueueEntry(consultation_id, pid, since, sealed)
+        return Claimable(team_id, state, customer)
 
 
 class ParticipantRepository(Repository):
