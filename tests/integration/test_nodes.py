@@ -69,6 +69,10 @@ async def cluster(tmp_path: Path, database_url: str) -> AsyncIterator[Cluster]:
         await asyncio.gather(a.start(), b.start())
         yield Cluster(a, b, redis, seed)
     finally:
+        # The test is over: its clients go first. Left open through the SIGTERM, each
+        # python-engineio client answers the node's close from inside its own read loop
+        # and waits out its 5 s close timeout, and the node waits for it (5 s a test).
+        await asyncio.gather(a.close_clients(), b.close_clients())
         await asyncio.gather(a.stop(), b.stop())
         await redis.stop()
 
