@@ -32,6 +32,13 @@ export interface PeerSnapshot {
 
 const MAX_PENDING_CANDIDATES = 256;
 const MAX_RESETS = 5;
+/**
+ * A connection that has gathered no ICE candidate this long after it started is stuck (seen
+ * in Chromium 156 under load: "gathering" for good, nothing produced); it is replaced by a
+ * new one, as a reload would. Host candidates take milliseconds, so this never cuts short a
+ * slow gathering, only one that produced nothing.
+ */
+const GATHER_STALL_MS = 10_000;
 
 function fingerprintOf(sdp: string): string | null {
   const match = /^a=fingerprint:(.+)$/m.exec(sdp);
@@ -73,6 +80,9 @@ class Peer {
   closed = false;
   /** An offer could not be delivered; wait for the other side or an explicit restart. */
   stalled = false;
+  /** Whether this connection has produced a local ICE candidate yet. */
+  gathered = false;
+  gatherWatch: ReturnType<typeof setTimeout> | null = null;
 
   constructor(
     readonly id: string,
@@ -264,6 +274,7 @@ export class PeerManager {
     pc.onicecandidate = ({ candidate }) => {
       // End-of-candidates (null or empty) is not needed by browsers; it is not sent.
       if (!candidate || !candidate.candidate || peer.closed) return;
+      peer.gathered = true;
       void this.send(remoteId, { candidate: toWireCandidate(candidate) });
     };
     pc.ontrack = ({ track, streams }) => {
@@ -276,6 +287,15 @@ export class PeerManager {
       });
       this.regroup(peer);
       this.onChange();
+    };
+    pc.onicegatheringstatechange = () => {
+      if (peer.closed || peer.gathered || pc.iceGatheringState !== "gathering" || peer.gatherWatch) return;
+      peer.gatherWatch = setTimeout(() => {
+        peer.gatherWatch = null;
+        if (peer.closed || peer.gathered || pc.iceGatheringState !== "gathering") return;
+        console.warn("parley: no ICE candidate for %s in %d ms, starting over", remoteId, GATHER_STALL_MS);
+        this.reset(peer, true);
+      }, GATHER_STALL_MS);
     };
     pc.onconnectionstatechange = () => {
       if (peer.closed) return;
@@ -468,6 +488,8 @@ export class PeerManager {
     peer.closed = true;
     peer.pc.onnegotiationneeded = null;
     peer.pc.onicecandidate = null;
+    peer.pc.onicegatheringstatechange = null;
+    if (peer.gatherWatch) clearTimeout(peer.gatherWatch);
     peer.pc.ontrack = null;
     peer.pc.onconnectionstatechange = null;
     peer.pc.close();
