@@ -41,9 +41,9 @@ def _watch_socket(page: Page, frames: list[str]) -> None:
 
 @pytest.fixture
 async def ops_browser(chromium_path: Path) -> AsyncIterator[Browser]:
-    """Ops watch from a Chromium of their own, as in life. With the ops page beside the
-    advisor's in one Chromium 156, the advisor's ICE gathering once never produced a
-    candidate (CI, 2026-12-05), the failure every shared-browser call here has shown."""
+    """Ops watch from a Chromium of their own, as in life. (The ICE gathering stall this
+    test once showed under load came back without the shared browser; the client's
+    peer manager now replaces such a connection, see GATHER_STALL_MS.)"""
     async with chromium(chromium_path) as launched:
         yield launched
 
