@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import replace
 from http.cookies import CookieError, SimpleCookie
 from typing import Any, ClassVar
@@ -128,6 +128,15 @@ class SocketNotifier:
         for sid in sids:
             await self.sio.emit("session_closed", {"reason": reason}, to=sid)
             await self.sio.disconnect(sid)
+
+
+def session_keys(conns: Iterable[Connection]) -> dict[str, set[str]]:
+    """The connections' session keys by where they live, as `still_valid` takes them: a
+    customer's is a guest token, an advisor's or ops' an account session."""
+    keys: dict[str, set[str]] = {"accounts": set(), "guests": set()}
+    for conn in conns:
+        keys["guests" if conn.actor.kind == "customer" else "accounts"].add(conn.session_key)
+    return keys
 
 
 class SocketAdapter:
@@ -350,14 +359,7 @@ class SocketAdapter:
         if who is None:
             return
         if who.valid_until is not None and now >= who.valid_until:
-            key, guest = conn.session_key, conn.actor.kind == "customer"
-            found = await still_valid(
-                self.core.db,
-                now,
-                policy,
-                accounts=[] if guest else [key],
-                guests=[key] if guest else [],
-            )
+            found = await still_valid(self.core.db, now, policy, **session_keys([conn]))
             if conn.session_key not in found:
                 # the refusal is acknowledged first; the socket is closed right after it
                 await self.sio.emit("session_closed", {"reason": "expired"}, to=conn.sid)
@@ -401,11 +403,7 @@ class SocketAdapter:
         if not conns:
             return 0
         valid = await still_valid(
-            self.core.db,
-            self.core.clock(),
-            self.core.sessions,
-            accounts={c.session_key for c in conns if c.actor.kind != "customer"},
-            guests={c.session_key for c in conns if c.actor.kind == "customer"},
+            self.core.db, self.core.clock(), self.core.sessions, **session_keys(conns)
         )
         ended = [c.sid for c in conns if c.session_key not in valid]
         for conn in conns:
