@@ -90,6 +90,9 @@ class Settings(BaseSettings):
     participants_per_consultation: int = Field(default=6, ge=2, le=50)
     lobby_size: int = Field(default=20, ge=1, le=1000)
     queue_size: int = Field(default=50, ge=1, le=10000)
+    # how long a customer's join may wait for its turn in a storm before it is answered
+    # `busy` (503, Retry-After) and the browser tries again
+    join_wait_seconds: float = Field(default=10.0, gt=0, le=120)
     grace_seconds: float = Field(default=60.0, gt=0, le=3600)
     invite_hours: int = Field(default=168, ge=1, le=720)
     advisor_session_hours: int = Field(default=12, ge=1, le=168)

@@ -45,6 +45,7 @@ ERROR_CODES = [
     "integrity_error",
     "limit_exceeded",
     "storage_unavailable",
+    "busy",
     "internal_error",
 ]
 

@@ -410,6 +410,14 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
         status=201,
         data=obj(participant_id=STR, consultation_id=STR, status=STR),
         body=JoinBody,
+        responses={
+            "503": {
+                "description": "busy: too many customers joining at this moment; nothing "
+                "was done, send the same join again after Retry-After seconds",
+                "headers": {"Retry-After": {"schema": INT}},
+                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+            }
+        },
         operation_id="join",
     ),
     # -- appointments ---------------------------------------------------------------------

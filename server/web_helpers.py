@@ -73,7 +73,10 @@ async def answer_or_refuse(request: web.Request, handler: Handler) -> web.Stream
     try:
         return await handler(request)
     except ParleyError as exc:
-        return refusal(request, exc.code, exc.message, exc.status)
+        response = refusal(request, exc.code, exc.message, exc.status)
+        if exc.retry_after is not None:
+            response.headers["Retry-After"] = str(exc.retry_after)
+        return response
     except web.HTTPException as exc:
         if exc.status < 400:
             raise

@@ -50,6 +50,7 @@ class Limits:
     upload_max_bytes: int = 25 * 1024 * 1024
     lobby_size: int = 20
     queue_size: int = 50
+    join_wait_seconds: float = 10.0
     grace_seconds: float = 60.0
     invite_hours: int = 7 * 24
     advisor_session_hours: int = 12

@@ -12,9 +12,10 @@ class ParleyError(Exception):
     code: ClassVar[str] = "internal_error"
     status: ClassVar[int] = 500
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, *, retry_after: int | None = None) -> None:
         super().__init__(message)
         self.message = message
+        self.retry_after = retry_after  # seconds, for HTTP's Retry-After
 
 
 # The client sent something that is not the protocol.
@@ -140,6 +141,13 @@ class IntegrityFailure(ParleyError):
     """Stored ciphertext failed authentication: tampered, truncated or moved."""
 
     code, status = "integrity_error", 500
+
+
+class Busy(ParleyError):
+    """Too many requests of this kind at this moment (a join storm); nothing was done, and
+    the same request may simply be sent again after `retry_after` seconds."""
+
+    code, status = "busy", 503
 
 
 class NotReady(ParleyError):

@@ -22,6 +22,7 @@ from signaling.core import (
 )
 from signaling.errors import (
     AppointmentPassed,
+    Busy,
     InvalidPayload,
     InvalidState,
     InviteExpired,
@@ -57,12 +58,15 @@ from storage.tokens import hash_token, new_token
 # in front of every pickup, admission and chat write of the customers already in, and a
 # burst of joins would hold up everyone (issue 8's join storm: 14 of 1,000 admitted).
 JOINS_AT_ONCE = 4
+# A join that found no turn within `Limits.join_wait_seconds` is answered `busy` with this
+# hint, not kept waiting for as long as the storm lasts; it has changed nothing.
+BUSY_RETRY_SECONDS = 3
 
 
 class Lobby:
     def __init__(self, core: Core) -> None:
         self.core = core
-        self._joining = asyncio.Semaphore(JOINS_AT_ONCE)
+        self.gate = asyncio.Semaphore(JOINS_AT_ONCE)  # the joins' turns (tests hold it)
 
     async def valid_invite(
         self, invite_repo: InviteRepository, token: str, *, early: bool = False
@@ -85,8 +89,18 @@ class Lobby:
 
     async def join(self, body: JoinBody) -> tuple[Participant, str]:
         """Create a waiting customer; return them and their session token (the only copy)."""
-        async with self._joining:
+        try:
+            async with asyncio.timeout(self.core.limits.join_wait_seconds):
+                await self.gate.acquire()  # returns at once, without a timer, when free
+        except TimeoutError:
+            raise Busy(
+                "many customers are joining right now; please try again in a few seconds",
+                retry_after=BUSY_RETRY_SECONDS,
+            ) from None
+        try:
             return await self._join(body)
+        finally:
+            self.gate.release()
 
     async def _join(self, body: JoinBody) -> tuple[Participant, str]:
         core = self.core

@@ -52,6 +52,7 @@ const en = {
   "error.invite_not_open": "The waiting room of this appointment is not open yet. Please come back shortly before your appointment.",
   "error.appointment_passed": "This appointment has passed. Please book a new appointment.",
   "error.slot_taken": "This time is no longer free: someone else has just booked it, or it was withdrawn. Please choose another time.",
+  "error.busy": "Too many people are joining right now. Please try again in a minute.",
   "appt.title": "Appointments",
   "appt.hint": "Offer times that customers can book on your team's booking page.",
   "appt.bookingLink": "Booking page",
@@ -139,6 +140,7 @@ const en = {
   "join.submit": "Continue to the waiting room",
   "join.needAck": "Please confirm that you have read the privacy notice.",
   "join.needName": "Please enter your first and last name.",
+  "join.busy": "Many people are joining right now. Please stay on this page: we keep trying for you.",
   "join.badLink": "This link is not valid. Please check it or ask for a new one.",
 
   "lobby.hello": "Hello {name}",
@@ -441,6 +443,7 @@ const de: Record<Key, string> = {
   "error.invite_not_open": "Der Warteraum dieses Termins ist noch nicht geöffnet. Bitte kommen Sie kurz vor Ihrem Termin wieder.",
   "error.appointment_passed": "Dieser Termin ist vorbei. Bitte buchen Sie einen neuen Termin.",
   "error.slot_taken": "Diese Zeit ist nicht mehr frei: Jemand hat sie gerade gebucht, oder sie wurde zurückgezogen. Bitte wählen Sie eine andere Zeit.",
+  "error.busy": "Gerade melden sich zu viele Personen an. Bitte versuchen Sie es in einer Minute erneut.",
   "appt.title": "Termine",
   "appt.hint": "Bieten Sie Zeiten an, die Kundinnen und Kunden auf der Buchungsseite Ihres Teams buchen können.",
   "appt.bookingLink": "Buchungsseite",
@@ -528,6 +531,7 @@ const de: Record<Key, string> = {
   "join.submit": "Weiter zum Warteraum",
   "join.needAck": "Bitte bestätigen Sie, dass Sie den Datenschutzhinweis gelesen haben.",
   "join.needName": "Bitte geben Sie Vor- und Nachnamen ein.",
+  "join.busy": "Gerade melden sich sehr viele Personen an. Bitte bleiben Sie auf dieser Seite: Wir versuchen es weiter für Sie.",
   "join.badLink": "Dieser Link ist nicht gültig. Bitte prüfen Sie ihn oder fragen Sie nach einem neuen.",
 
   "lobby.hello": "Hallo {name}",

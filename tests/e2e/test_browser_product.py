@@ -11,7 +11,11 @@ from urllib.parse import urlsplit
 import pytest
 from aiohttp import web
 from playwright.async_api import Browser, BrowserContext, Page, expect
+from sqlalchemy import func, select
 
+from server.state import CORE, LOBBY
+from signaling.lobby import JOINS_AT_ONCE
+from storage.models import Participant
 from tests.conftest import RunningServer, Seed
 from tests.e2e.steps import STEP_MS, join_instant, log_in
 
@@ -209,3 +213,46 @@ async def test_advisor_is_alerted_when_a_customer_waits(
         for context in customers:
             await context.close()
         await advisor_context.close()
+
+
+@pytest.mark.parametrize("settings_overrides", [{"join_wait_seconds": 0.3}])
+async def test_a_customer_joining_in_a_storm_gets_in_without_doing_anything(
+    client_built: Path, server: RunningServer, seed_advisor: Seed, browser: Browser
+) -> None:
+    """Every join turn of the node is taken (the test holds them, as a storm of joins
+    would), so the customer's join is answered `busy`. The page says many people are
+    joining and keeps the form as it was; once turns are free it sends the join again by
+    itself and the customer lands in the queue, once."""
+    account = await seed_advisor()
+    slug = account["team_slug"]
+    gate = server.app[LOBBY].gate
+    held = 0
+    context, page = await new_page(browser, server.url)
+    try:
+        for _ in range(JOINS_AT_ONCE):
+            await gate.acquire()
+            held += 1
+        await page.goto(f"/t/{slug}")
+        await page.get_by_test_id("join-ack").check()
+        await page.get_by_test_id("join-first-name").fill("Erika")
+        await page.get_by_test_id("join-last-name").fill("Mustermann")
+        await page.get_by_test_id("join-submit").click()
+        busy = page.get_by_test_id("join-busy")
+        await expect(busy).to_contain_text("Many people are joining right now")
+        await expect(page.get_by_test_id("join-submit")).to_be_disabled()
+        await expect(page.get_by_test_id("join-error")).to_have_count(0)
+        assert urlsplit(page.url).path == f"/t/{slug}"
+        async with server.app[CORE].db.reading() as s:
+            assert await s.scalar(select(func.count()).select_from(Participant)) == 0
+
+        for _ in range(held):
+            gate.release()
+        held = 0
+        await page.wait_for_url("**/c")
+        await expect(page.get_by_test_id("lobby-waiting")).to_be_visible()
+        async with server.app[CORE].db.reading() as s:
+            assert await s.scalar(select(func.count()).select_from(Participant)) == 1
+    finally:
+        for _ in range(held):
+            gate.release()
+        await context.close()

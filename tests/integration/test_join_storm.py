@@ -7,6 +7,8 @@ from typing import Any
 
 import pytest
 
+from server.state import LOBBY
+from signaling.lobby import JOINS_AT_ONCE
 from tests.flows import join_customer, login_advisor
 
 pytestmark = pytest.mark.parametrize(
@@ -62,3 +64,64 @@ async def test_a_burst_of_joins_does_not_hold_up_a_pickup(server, seed_advisor):
     )
     queue = (await advisor.sock.ok("dashboard_get"))["queue"]
     assert sorted(e["participant_id"] for e in queue) == sorted(joined)
+
+
+@pytest.mark.parametrize("settings_overrides", [{"join_wait_seconds": 0.3}])
+async def test_a_join_that_gets_no_turn_is_answered_busy_and_changes_nothing(server, seed_advisor):
+    """The node's join turns are all taken (the test holds them, as a storm would): a join
+    waits `join_wait_seconds` and is answered 503 `busy` with Retry-After, and no customer,
+    consultation or queue entry is left of it. A join that finds a turn free does not wait
+    for the timer. Once turns are free again the very same join goes through."""
+    seed = await seed_advisor()
+    advisor = await login_advisor(server, seed)
+    gate = server.app[LOBBY].gate
+    body = {
+        "team": seed["team_slug"],
+        "first_name": "Erika",
+        "last_name": "Mustermann",
+        "notice_version": server.settings.notice_version,
+    }
+    http = server.http()
+    await http.get("/api/session")
+    headers = {"Origin": http.base, "X-CSRF-Token": http.csrf_cookie() or ""}
+    held = 0
+    try:
+        for _ in range(JOINS_AT_ONCE - 1):
+            await gate.acquire()
+            held += 1
+        status, answer = await http.post("/api/join", body)  # the one turn left
+        assert status == 201, answer
+        first = answer["data"]["participant_id"]
+        guest = http.cookie("parley_guest")
+        assert guest is not None
+
+        await gate.acquire()
+        held += 1
+        async with http.session.post(f"{http.base}/api/join", json=body, headers=headers) as r:
+            assert r.status == 503
+            assert r.headers["Retry-After"] == "3"
+            refused = await r.json()
+        assert refused == {
+            "ok": False,
+            "error": {
+                "code": "busy",
+                "message": "many customers are joining right now; please try again in a few "
+                "seconds",
+            },
+        }
+        queue = (await advisor.sock.ok("dashboard_get"))["queue"]
+        assert [e["participant_id"] for e in queue] == [first]
+        assert http.cookie("parley_guest") == guest  # the refusal set no session
+
+        for _ in range(held):
+            gate.release()
+        held = 0
+        status, answer = await http.post("/api/join", body)
+        assert status == 201, answer
+        queue = (await advisor.sock.ok("dashboard_get"))["queue"]
+        assert sorted(e["participant_id"] for e in queue) == sorted(
+            [first, answer["data"]["participant_id"]]
+        )
+    finally:
+        for _ in range(held):
+            gate.release()

@@ -28,6 +28,7 @@ export type ErrorCode =
   | "invite_not_open"
   | "appointment_passed"
   | "slot_taken"
+  | "busy"
   // Client-side codes: never sent by the server.
   | "timeout"
   | "network_error"

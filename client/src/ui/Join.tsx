@@ -15,6 +15,9 @@ type Loaded = {
   appointment?: InviteJoinInfo["appointment"];
 };
 
+/** How often a join answered `busy` is sent again (every 2–4 s) before the error shows. */
+const BUSY_TRIES = 20;
+
 /** `/t/<slug>` (team instant link) and `/i/<token>` (invite link). */
 export function Join(props: { team: string } | { invite: string }) {
   const { t, errorText } = useI18n();
@@ -78,6 +81,7 @@ function JoinForm({ loaded, isTeam }: { loaded: Loaded; isTeam: boolean }) {
   const [lastName, setLastName] = useState("");
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
+  const [storm, setStorm] = useState(false);
 
   const submit = async (event: FormEvent) => {
     event.preventDefault();
@@ -88,13 +92,26 @@ function JoinForm({ loaded, isTeam }: { loaded: Loaded; isTeam: boolean }) {
     if (!first || !last) return setError(t("join.needName"));
     setBusy(true);
     setError(null);
+    const body = { ...loaded.target, first_name: first, last_name: last, notice_version: loaded.notice.version };
     try {
-      await api.join({ ...loaded.target, first_name: first, last_name: last, notice_version: loaded.notice.version });
+      // In a join storm the server answers `busy` (nothing done) rather than keep the
+      // request waiting; the same join is sent again, the customer need not do anything.
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await api.join(body);
+          break;
+        } catch (err) {
+          if (!(err instanceof ApiError && err.code === "busy") || attempt >= BUSY_TRIES) throw err;
+          setStorm(true);
+          await new Promise((resolve) => setTimeout(resolve, 2000 + Math.random() * 2000));
+        }
+      }
       navigate("/c");
     } catch (err) {
       // invalid_payload carries a precise message ("first_name: ..."); show it with the general hint.
       const detail = err instanceof ApiError && err.code === "invalid_payload" && err.message ? ` (${err.message})` : "";
       setError(errorText(err) + detail);
+      setStorm(false);
       setBusy(false);
     }
   };
@@ -151,6 +168,7 @@ function JoinForm({ loaded, isTeam }: { loaded: Loaded; isTeam: boolean }) {
           onLastName={setLastName}
           testPrefix="join" named
         />
+        {storm && <Notice testId="join-busy">{t("join.busy")}</Notice>}
         {error && (
           <Notice kind="error" testId="join-error">
             {error}
