@@ -21,6 +21,8 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from storage.sqlite import one_trip_dbapi
+
 MIGRATIONS = Path(__file__).parent / "migrations"
 MIGRATION_LOCK = 0x5061726C6579  # "Parley": the advisory lock key for schema upgrades
 
@@ -52,6 +54,8 @@ class Database:
         kwargs: dict[str, Any] = {"echo": echo, "pool_pre_ping": True, "hide_parameters": True}
         if url.startswith("sqlite"):
             kwargs.pop("pool_pre_ping")
+            if url.startswith("sqlite+aiosqlite:"):
+                kwargs["module"] = one_trip_dbapi()  # one thread handoff per statement
         else:
             kwargs["pool_size"] = pool_size
         self.url = url
