@@ -1,4 +1,4 @@
-import { useEffect, useState, type FormEvent } from "react";
+import { useEffect, useRef, useState, type FormEvent } from "react";
 import { api } from "../protocol/api";
 import { ApiError } from "../protocol/errors";
 import { formatDateTime } from "../i18n";
@@ -82,6 +82,13 @@ function JoinForm({ loaded, isTeam }: { loaded: Loaded; isTeam: boolean }) {
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const [storm, setStorm] = useState(false);
+  const mounted = useRef(true);
+  useEffect(() => {
+    mounted.current = true;
+    return () => {
+      mounted.current = false; // a customer who left the page is not joined behind their back
+    };
+  }, []);
 
   const submit = async (event: FormEvent) => {
     event.preventDefault();
@@ -104,6 +111,7 @@ function JoinForm({ loaded, isTeam }: { loaded: Loaded; isTeam: boolean }) {
           if (!(err instanceof ApiError && err.code === "busy") || attempt >= BUSY_TRIES) throw err;
           setStorm(true);
           await new Promise((resolve) => setTimeout(resolve, 2000 + Math.random() * 2000));
+          if (!mounted.current) return;
         }
       }
       navigate("/c");
