@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, insert, select, update
+from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import AuditEntry, AuditHead
@@ -22,6 +22,14 @@ GENESIS = "0" * 64
 # and the ORM's get-and-flush of the head cost more than the three statements themselves
 LOG = cast(Table, AuditEntry.__table__)
 HEAD = cast(Table, AuditHead.__table__)
+# ... and built once, with bound parameters (building them cost more than running them)
+_TAKE_HEAD = (
+    update(HEAD).where(HEAD.c.id == 1).values(seq=HEAD.c.seq).returning(HEAD.c.seq, HEAD.c.hash)
+)
+_ADD_ENTRY = insert(LOG)
+_MOVE_HEAD = (
+    update(HEAD).where(HEAD.c.id == 1).values(seq=bindparam("new_seq"), hash=bindparam("new_hash"))
+)
 
 
 def _digest(
@@ -46,33 +54,25 @@ async def append(
     """Add an entry in the caller's transaction. Writing to the head row first takes the
     write lock (SQLite) or the row lock (PostgreSQL) before the head is read, so concurrent
     writers queue up instead of forking the chain."""
-    head = (
-        await s.execute(
-            update(HEAD)
-            .where(HEAD.c.id == 1)
-            .values(seq=HEAD.c.seq)
-            .returning(HEAD.c.seq, HEAD.c.hash)
-        )
-    ).first()
+    head = (await s.execute(_TAKE_HEAD)).first()
     if head is None:
         raise RuntimeError("the audit head row is missing: the database was not migrated")
     prev_hash: str = head.hash
     text = json.dumps(details, sort_keys=True, separators=(",", ":"), default=str)[:500]
     seq = head.seq + 1
     digest = _digest(prev_hash, seq, at, actor, action, subject, text)
-    await s.execute(
-        insert(LOG).values(
-            seq=seq,
-            at=at,
-            actor=actor,
-            action=action,
-            subject=subject,
-            details=text,
-            prev_hash=prev_hash,
-            hash=digest,
-        )
-    )
-    await s.execute(update(HEAD).where(HEAD.c.id == 1).values(seq=seq, hash=digest))
+    entry = {
+        "seq": seq,
+        "at": at,
+        "actor": actor,
+        "action": action,
+        "subject": subject,
+        "details": text,
+        "prev_hash": prev_hash,
+        "hash": digest,
+    }
+    await s.execute(_ADD_ENTRY, entry)
+    await s.execute(_MOVE_HEAD, {"new_seq": seq, "new_hash": digest})
 
 
 @dataclass(frozen=True)

@@ -49,6 +49,61 @@ CONSULTATIONS = cast(Table, Consultation.__table__)
 BOARD_UPDATES = cast(Table, BoardUpdate.__table__)
 PARTICIPANTS = cast(Table, Participant.__table__)
 
+# The statements every join, pickup and connect runs, built once with bound parameters:
+# building a statement (coercions, then its cache key) cost more CPU than running it
+# (issue 8's join storm). A statement object keeps its cache key, so SQLAlchemy finds the
+# compiled form at once. Executed with a dict of the named parameters.
+_C, _P = CONSULTATIONS.c, PARTICIPANTS.c
+_TEAM_BY_SLUG = select(Team).where(Team.slug == bindparam("slug"))
+_WAITING_INSTANT = (
+    _C.team_id == bindparam("team_id"),
+    _C.kind == ConsultationKind.instant,
+    _C.state == ConsultationState.waiting,
+)
+_COUNT_QUEUE = select(func.count()).select_from(CONSULTATIONS).where(*_WAITING_INSTANT)
+_QUEUE = (
+    select(_C.id, _P.id, _P.waiting_since, _P.name_sealed)
+    .join_from(CONSULTATIONS, PARTICIPANTS, _P.consultation_id == _C.id)
+    .where(*_WAITING_INSTANT, _P.status == ParticipantStatus.waiting)
+    .order_by(_P.waiting_since, _P.id)
+)
+_CLAIMABLE = (
+    select(_C.team_id, _C.state, _P.id, _P.waiting_since, _P.name_sealed)
+    .select_from(
+        CONSULTATIONS.outerjoin(
+            PARTICIPANTS,
+            and_(_P.consultation_id == _C.id, _P.status == ParticipantStatus.waiting),
+        )
+    )
+    .where(_C.id == bindparam("consultation_id"))
+    .order_by(_P.waiting_since, _P.created_at, _P.id)
+    .limit(1)
+)
+_BY_SESSIONS = (
+    select(Participant, Consultation.ended_at)
+    .join(Consultation, Participant.consultation_id == Consultation.id)
+    .where(Participant.session_token_hash.in_(bindparam("hashes", expanding=True)))
+)
+_STANDING = (
+    select(_P.status, _C.state)
+    .join_from(PARTICIPANTS, CONSULTATIONS, _P.consultation_id == _C.id)
+    .where(_P.id == bindparam("participant_id"), _C.id == bindparam("consultation_id"))
+)
+_CLAIM_INSTANT = (
+    update(CONSULTATIONS)
+    .where(
+        _C.id == bindparam("consultation_id"),
+        _C.kind == ConsultationKind.instant,
+        _C.state == ConsultationState.waiting,
+        _C.advisor_id.is_(None),
+    )
+    .values(
+        advisor_id=bindparam("advisor"),
+        state=ConsultationState.active,
+        started_at=bindparam("now", type_=_C.started_at.type),
+    )
+)
+
 
 class QueueEntry(NamedTuple):
     """A customer waiting in a team's instant queue, as the queue's readers need it."""
@@ -81,7 +136,7 @@ class TeamRepository(Repository):
         return await self.session.get(Team, team_id)
 
     async def by_slug(self, slug: str) -> Team | None:
-        return await self.session.scalar(select(Team).where(Team.slug == slug))
+        return await self.session.scalar(_TEAM_BY_SLUG, {"slug": slug})
 
     async def add(self, team: Team) -> Team:
         self.session.add(team)
@@ -177,44 +232,20 @@ class ConsultationRepository(Repository):
         )
 
     async def count_queue(self, team_id: str) -> int:
-        stmt = select(func.count()).where(
-            Consultation.team_id == team_id,
-            Consultation.kind == ConsultationKind.instant,
-            Consultation.state == ConsultationState.waiting,
-        )
-        return int(await self.session.scalar(stmt) or 0)
+        return int(await self.session.scalar(_COUNT_QUEUE, {"team_id": team_id}) or 0)
 
     async def queue(self, team_id: str) -> list[QueueEntry]:
         """The team's instant queue: waiting instant consultations with their customer,
         longest waiting first. Plain rows, not objects: every join and pickup re-reads the
         whole queue, and loading it as ORM objects made a backlog cost more per join the
         longer it got (issue 8's join storm)."""
-        c, p = CONSULTATIONS.c, PARTICIPANTS.c
-        stmt = (
-            select(c.id, p.id, p.waiting_since, p.name_sealed)
-            .join_from(CONSULTATIONS, PARTICIPANTS, p.consultation_id == c.id)
-            .where(
-                c.team_id == team_id,
-                c.kind == ConsultationKind.instant,
-                c.state == ConsultationState.waiting,
-                p.status == ParticipantStatus.waiting,
-            )
-            .order_by(p.waiting_since, p.id)
-        )
-        return [QueueEntry(*row) for row in (await self.session.execute(stmt)).all()]
+        rows = (await self.session.execute(_QUEUE, {"team_id": team_id})).all()
+        return [QueueEntry(*row) for row in rows]
 
     async def claimable(self, consultation_id: str) -> Claimable | None:
         """The consultation for a pickup, in one plain-row query; None if there is none."""
-        c, p = CONSULTATIONS.c, PARTICIPANTS.c
-        waiting = and_(p.consultation_id == c.id, p.status == ParticipantStatus.waiting)
-        stmt = (
-            select(c.team_id, c.state, p.id, p.waiting_since, p.name_sealed)
-            .select_from(CONSULTATIONS.outerjoin(PARTICIPANTS, waiting))
-            .where(c.id == consultation_id)
-            .order_by(p.waiting_since, p.created_at, p.id)
-            .limit(1)
-        )
-        row = (await self.session.execute(stmt)).first()
+        params = {"consultation_id": consultation_id}
+        row = (await self.session.execute(_CLAIMABLE, params)).first()
         if row is None:
             return None
         team_id, state, pid, since, sealed = row
@@ -234,25 +265,16 @@ class ParticipantRepository(Repository):
         self, token_hashes: Collection[str]
     ) -> Sequence[tuple[Participant, datetime | None]]:
         """The participants holding these guest sessions, each with its consultation's end."""
-        stmt = (
-            select(Participant, Consultation.ended_at)
-            .join(Consultation, Participant.consultation_id == Consultation.id)
-            .where(Participant.session_token_hash.in_(list(token_hashes)))
-        )
-        return [(row[0], row[1]) for row in await self.session.execute(stmt)]
+        rows = await self.session.execute(_BY_SESSIONS, {"hashes": list(token_hashes)})
+        return [(row[0], row[1]) for row in rows]
 
     async def standing(
         self, participant_id: str, consultation_id: str
     ) -> tuple[ParticipantStatus, ConsultationState] | None:
         """A participant's status with its consultation's state, in one plain-row query (a
         waiting customer's browser asks for it on every connect)."""
-        c, p = CONSULTATIONS.c, PARTICIPANTS.c
-        stmt = (
-            select(p.status, c.state)
-            .join_from(PARTICIPANTS, CONSULTATIONS, p.consultation_id == c.id)
-            .where(p.id == participant_id, c.id == consultation_id)
-        )
-        row = (await self.session.execute(stmt)).first()
+        params = {"participant_id": participant_id, "consultation_id": consultation_id}
+        row = (await self.session.execute(_STANDING, params)).first()
         return None if row is None else (row[0], row[1])
 
     async def by_receipt(self, token_hash: str) -> Participant | None:
@@ -327,17 +349,8 @@ async def claim_instant(
 ) -> bool:
     """Give an unclaimed waiting instant consultation to an advisor; False if someone else
     was first (a conditional UPDATE, so two advisors racing cannot both win)."""
-    stmt = (
-        update(Consultation)
-        .where(
-            Consultation.id == consultation_id,
-            Consultation.kind == ConsultationKind.instant,
-            Consultation.state == ConsultationState.waiting,
-            Consultation.advisor_id.is_(None),
-        )
-        .values(advisor_id=advisor_id, state=ConsultationState.active, started_at=now)
-    )
-    return _rowcount(await session.execute(stmt)) == 1
+    params = {"consultation_id": consultation_id, "advisor": advisor_id, "now": now}
+    return _rowcount(await session.execute(_CLAIM_INSTANT, params)) == 1
 
 
 async def move_participant(
@@ -348,13 +361,27 @@ async def move_participant(
     **values: object,
 ) -> bool:
     """Change a participant's status only if it still is `expected` (compare and set)."""
-    stmt = (
+    params: dict[str, object] = {"participant_id": participant_id, "expected": expected}
+    params["target"] = target
+    params.update((f"set_{name}", value) for name, value in values.items())
+    stmt = _moving(tuple(sorted(values)))
+    return _rowcount(await session.execute(stmt, params)) == 1
+
+
+@lru_cache(maxsize=32)
+def _moving(columns: tuple[str, ...]) -> Update:
+    """`move_participant`'s statement for this set of other columns, built once."""
+    p = Participant.__mapper__.columns
+    extra = {name: bindparam(f"set_{name}", type_=p[name].type) for name in columns}
+    return (
         update(Participant)
-        .where(Participant.id == participant_id, Participant.status == expected)
-        .values(status=target, **values)
+        .where(
+            Participant.id == bindparam("participant_id"),
+            Participant.status == bindparam("expected"),
+        )
+        .values(status=bindparam("target", type_=p["status"].type), **extra)
         .execution_options(synchronize_session="fetch")
     )
-    return _rowcount(await session.execute(stmt)) == 1
 
 
 class ChatRepository(Repository):
