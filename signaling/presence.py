@@ -45,6 +45,10 @@ class Connection:
 class Presence:
     def __init__(self) -> None:
         self._connections: dict[str, Connection] = {}
+        # participant id -> sids connected as that participant, joined to a room or not
+        # (looked up on every customer's connect: a scan of all sockets made a join storm
+        # cost more per join the more sockets were open)
+        self._sockets_of: dict[str, set[str]] = defaultdict(set)
         # participant id -> sids joined to its consultation room as that participant
         self._joined: dict[str, set[str]] = defaultdict(set)
         # consultation id -> participant ids joined in its room
@@ -63,6 +67,8 @@ class Presence:
     def connect(self, sid: str, actor: Actor, session_key: str) -> Connection:
         conn = Connection(sid, actor, session_key)
         self._connections[sid] = conn
+        if actor.participant_id is not None:
+            self._sockets_of[actor.participant_id].add(sid)
         if actor.kind == "advisor":
             self.on_change()  # the other nodes count advisors online too
         return conn
@@ -72,11 +78,7 @@ class Presence:
 
     def sids_of_actor(self, participant_id: str) -> list[str]:
         """Every socket connected as this participant, joined to a room or not."""
-        return [
-            sid
-            for sid, conn in self._connections.items()
-            if conn.actor.participant_id == participant_id
-        ]
+        return list(self._sockets_of.get(participant_id, ()))
 
     def disconnect(self, sid: str) -> list[tuple[str, str]]:
         """Forget a socket; return the (consultation, participant) pairs whose last joined
@@ -86,6 +88,12 @@ class Presence:
             return []
         last = [(cid, pid) for cid, pid in list(conn.joined.items()) if self.leave(sid, cid)]
         del self._connections[sid]
+        pid = conn.actor.participant_id
+        if pid is not None:
+            sockets = self._sockets_of[pid]
+            sockets.discard(sid)
+            if not sockets:
+                del self._sockets_of[pid]
         if conn.actor.kind == "advisor":
             self.on_change()
         return last

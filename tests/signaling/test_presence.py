@@ -22,6 +22,23 @@ def test_last_socket_of_a_participant():
     assert len(presence) == 0
 
 
+def test_sockets_of_a_participant_whether_joined_or_not():
+    presence = Presence()
+    presence.connect("s1", ACTOR, "k")
+    presence.connect("s2", ACTOR, "k")
+    presence.join("s2", "c1", "p1", MEMBER)
+    presence.connect("s3", Actor("customer", participant_id="p2", consultation_id="c1"), "o")
+    presence.connect("s4", Actor("advisor", account_id="a1", team_id="t1"), "a")
+    assert sorted(presence.sids_of_actor("p1")) == ["s1", "s2"]
+    assert presence.sids_of_actor("p2") == ["s3"]
+    presence.disconnect("s2")
+    assert presence.sids_of_actor("p1") == ["s1"]
+    presence.disconnect("s1")
+    presence.disconnect("s1")  # twice: a socket the server already forgot
+    assert presence.sids_of_actor("p1") == [] and presence.sids_of_actor("nobody") == []
+    assert presence.sids_of_actor("p2") == ["s3"]
+
+
 def test_evict_takes_every_socket_out():
     presence = Presence()
     for sid in ("s1", "s2"):
