@@ -99,6 +99,7 @@ def limits_of(settings: Settings) -> Limits:
         participants_per_consultation=settings.participants_per_consultation,
         lobby_size=settings.lobby_size,
         queue_size=settings.queue_size,
+        queue_shown=settings.queue_shown,
         join_wait_seconds=settings.join_wait_seconds,
         grace_seconds=settings.grace_seconds,
         invite_hours=settings.invite_hours,

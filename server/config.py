@@ -90,6 +90,8 @@ class Settings(BaseSettings):
     participants_per_consultation: int = Field(default=6, ge=2, le=50)
     lobby_size: int = Field(default=20, ge=1, le=1000)
     queue_size: int = Field(default=50, ge=1, le=10000)
+    # the longest-waiting customers each queue announcement names; the rest are counted
+    queue_shown: int = Field(default=50, ge=1, le=1000)
     # how long a customer's join may wait for its turn in a storm before it is answered
     # `busy` (503, Retry-After) and the browser tries again
     join_wait_seconds: float = Field(default=10.0, gt=0, le=120)

@@ -50,6 +50,9 @@ class Limits:
     upload_max_bytes: int = 25 * 1024 * 1024
     lobby_size: int = 20
     queue_size: int = 50
+    # the longest-waiting customers a queue announcement names (the rest are counted): an
+    # announcement goes to the team on every join and pickup, so it stays this small
+    queue_shown: int = 50
     join_wait_seconds: float = 10.0
     grace_seconds: float = 60.0
     invite_hours: int = 7 * 24
@@ -215,19 +218,22 @@ def consultation_view(c: Consultation, invites: list[InviteLink] | None = None) 
     }
 
 
-async def queue_of(core: Core, s: AsyncSession, team_id: str) -> list[dict[str, Any]]:
-    """A team's instant queue as advisors see it, longest waiting first."""
-    entries = await ConsultationRepository(s).queue(team_id)
-    names = await names_of(core, s, entries)
-    return [{"consultation_id": e.consultation_id, **lobby_entry(e, names[e.id])} for e in entries]
+async def queue_of(core: Core, s: AsyncSession, team_id: str) -> tuple[list[dict[str, Any]], int]:
+    """A team's instant queue as advisors see it: the longest-waiting `queue_shown`
+    customers, longest waiting first, and how many wait in all."""
+    queue = await ConsultationRepository(s).queue(team_id, core.limits.queue_shown)
+    names = await names_of(core, s, queue.entries)
+    shown = [
+        {"consultation_id": e.consultation_id, **lobby_entry(e, names[e.id])} for e in queue.entries
+    ]
+    return shown, queue.waiting
 
 
 async def announce_queue(core: Core, team_id: str) -> None:
     async with core.db.reading() as s:
-        queue = await queue_of(core, s, team_id)
-    await core.notifier.emit(
-        "queue_updated", {"team_id": team_id, "queue": queue}, team_room(team_id)
-    )
+        queue, waiting = await queue_of(core, s, team_id)
+    data = {"team_id": team_id, "queue": queue, "waiting": waiting}
+    await core.notifier.emit("queue_updated", data, team_room(team_id))
 
 
 async def lobby_of(core: Core, consultation_id: str) -> list[dict[str, Any]]:

@@ -282,7 +282,7 @@ class Lobby:
     async def dashboard(self, actor: Actor) -> dict[str, Any]:
         assert actor.account_id is not None and actor.team_id is not None
         async with self.core.db.reading() as s:
-            queue = await queue_of(self.core, s, actor.team_id)
+            queue, waiting = await queue_of(self.core, s, actor.team_id)
             own = await ConsultationRepository(s).of_advisor(actor.account_id)
             invites = await InviteRepository(s).of_consultations([c.id for c in own])
         consultations = []
@@ -291,4 +291,4 @@ class Lobby:
             live = c.state != ConsultationState.ended
             view["waiting"] = await lobby_of(self.core, c.id) if live else []
             consultations.append(view)
-        return {"queue": queue, "consultations": consultations}
+        return {"queue": queue, "queue_waiting": waiting, "consultations": consultations}

@@ -62,10 +62,11 @@ _WAITING_INSTANT = (
 )
 _COUNT_QUEUE = select(func.count()).select_from(CONSULTATIONS).where(*_WAITING_INSTANT)
 _QUEUE = (
-    select(_C.id, _P.id, _P.waiting_since, _P.name_sealed)
+    select(_C.id, _P.id, _P.waiting_since, _P.name_sealed, func.count().over())
     .join_from(CONSULTATIONS, PARTICIPANTS, _P.consultation_id == _C.id)
     .where(*_WAITING_INSTANT, _P.status == ParticipantStatus.waiting)
     .order_by(_P.waiting_since, _P.id)
+    .limit(bindparam("shown"))
 )
 _CLAIMABLE = (
     select(_C.team_id, _C.state, _P.id, _P.waiting_since, _P.name_sealed)
@@ -112,6 +113,13 @@ class QueueEntry(NamedTuple):
     id: str  # the customer's participant id
     waiting_since: datetime | None
     name_sealed: bytes
+
+
+class Queue(NamedTuple):
+    """The longest-waiting part of a team's instant queue, and how many wait in all."""
+
+    entries: list[QueueEntry]
+    waiting: int
 
 
 class Claimable(NamedTuple):
@@ -234,13 +242,13 @@ class ConsultationRepository(Repository):
     async def count_queue(self, team_id: str) -> int:
         return int(await self.session.scalar(_COUNT_QUEUE, {"team_id": team_id}) or 0)
 
-    async def queue(self, team_id: str) -> list[QueueEntry]:
-        """The team's instant queue: waiting instant consultations with their customer,
-        longest waiting first. Plain rows, not objects: every join and pickup re-reads the
-        whole queue, and loading it as ORM objects made a backlog cost more per join the
-        longer it got (issue 8's join storm)."""
-        rows = (await self.session.execute(_QUEUE, {"team_id": team_id})).all()
-        return [QueueEntry(*row) for row in rows]
+    async def queue(self, team_id: str, shown: int) -> Queue:
+        """The team's instant queue: the `shown` longest-waiting instant consultations with
+        their customer, and the number waiting (counted by a window, in the same query).
+        Plain rows, not objects: every join and pickup re-reads it (issue 8's join storm)."""
+        params = {"team_id": team_id, "shown": shown}
+        rows = (await self.session.execute(_QUEUE, params)).all()
+        return Queue([QueueEntry(*row[:4]) for row in rows], rows[0][4] if rows else 0)
 
     async def claimable(self, consultation_id: str) -> Claimable | None:
         """The consultation for a pickup, in one plain-row query; None if there is none."""

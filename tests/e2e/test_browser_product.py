@@ -166,6 +166,7 @@ async def alert_records(page: Page) -> dict[str, Any]:
     return await page.evaluate("() => window.__alerts")
 
 
+@pytest.mark.parametrize("settings_overrides", [{"queue_shown": 1}])
 async def test_advisor_is_alerted_when_a_customer_waits(
     client_built: Path, server: RunningServer, seed_advisor: Seed, browser: Browser
 ) -> None:
@@ -203,12 +204,28 @@ async def test_advisor_is_alerted_when_a_customer_waits(
         await expect(notify).not_to_be_checked()
         await advisor.evaluate("() => { window.__alerts = { tones: 0, notes: [] }; }")
 
+        # the queue names its longest-waiting customer only (PARLEY_QUEUE_SHOWN) and
+        # counts the others
         context, customer = await new_page(browser, server.url)
         customers.append(context)
         await join_instant(customer, slug, "Max", "Muster")
-        await expect(advisor.get_by_test_id("queue-entry")).to_have_count(2)
+        await expect(advisor.get_by_test_id("queue-waiting")).to_have_text("2")
+        await expect(advisor.get_by_test_id("queue-more")).to_contain_text("1 more waiting")
+        await expect(advisor.get_by_test_id("queue-entry")).to_have_count(1)
+        await expect(advisor.get_by_test_id("queue-entry")).to_contain_text("Erika Mustermann")
         records = await alert_records(advisor)
         assert records == {"tones": 0, "notes": []}
+
+        # alerts on again: a customer who only shows in the count is news all the same
+        await sound.check()
+        await notify.check()
+        context, customer = await new_page(browser, server.url)
+        customers.append(context)
+        await join_instant(customer, slug, "Jana", "Novak")
+        await expect(advisor.get_by_test_id("queue-more")).to_contain_text("2 more waiting")
+        records = await alert_records(advisor)
+        assert records["notes"] == ["A customer is waiting"]
+        assert records["tones"] >= 1
     finally:
         for context in customers:
             await context.close()

@@ -29,6 +29,7 @@ pytestmark = [
         [
             {
                 "queue_size": 1000,
+                "queue_shown": 1000,  # every accepted name on the dashboard
                 "lobby_size": 1000,
                 "events_per_second": 10_000,
                 "board_updates_per_second": 10_000,

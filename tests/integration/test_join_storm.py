@@ -20,7 +20,7 @@ BURST = 60
 
 @pytest.fixture
 def settings_overrides() -> dict[str, Any]:
-    return {"queue_size": BURST + 1}
+    return {"queue_size": BURST + 1, "queue_shown": BURST}
 
 
 async def test_a_burst_of_joins_does_not_hold_up_a_pickup(server, seed_advisor):
@@ -62,8 +62,9 @@ async def test_a_burst_of_joins_does_not_hold_up_a_pickup(server, seed_advisor):
     assert joined_before_pickup < BURST // 2, (
         f"the pickup waited for {joined_before_pickup} of {BURST} joins"
     )
-    queue = (await advisor.sock.ok("dashboard_get"))["queue"]
-    assert sorted(e["participant_id"] for e in queue) == sorted(joined)
+    dashboard = await advisor.sock.ok("dashboard_get")
+    assert sorted(e["participant_id"] for e in dashboard["queue"]) == sorted(joined)
+    assert dashboard["queue_waiting"] == BURST
 
 
 @pytest.mark.parametrize("settings_overrides", [{"join_wait_seconds": 0.3}])

@@ -557,6 +557,7 @@ async def pair(tmp_path: Path, database_url: str) -> AsyncIterator[Pair]:
         "PARLEY_EVENTS_PER_SECOND": "100000",  # the bursts are the point, not the flood limit
         "PARLEY_BOARD_UPDATES_PER_SECOND": "10000",
         "PARLEY_QUEUE_SIZE": "1000",  # the customers who joined in a round stay waiting
+        "PARLEY_QUEUE_SHOWN": "1000",  # ... and the dashboard names every one of them
     }
     seed = await seed_advisor(database_url)
     nodes = [

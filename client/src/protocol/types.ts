@@ -479,7 +479,10 @@ interface ParticipantRef extends ConsultationRef {
 
 /** Client-to-server events: payload and ack data. */
 export interface ClientEvents {
-  dashboard_get: { payload: Empty; ack: { queue: QueueEntry[]; consultations: ConsultationLive[] } };
+  dashboard_get: {
+    payload: Empty;
+    ack: { queue: QueueEntry[]; queue_waiting: number; consultations: ConsultationLive[] };
+  };
   lobby_status: { payload: Empty; ack: { consultation_id: string; participant_id: string; status: LobbyStatus } };
   queue_pickup: { payload: ConsultationRef; ack: { consultation_id: string } };
   lobby_admit: { payload: ParticipantRef; ack: Empty };
@@ -507,7 +510,8 @@ export type SessionClosedReason = "logout" | "removed" | "ended" | "expired";
 
 /** Server-to-client events and their payloads. */
 export interface ServerEvents {
-  queue_updated: { team_id: string; queue: QueueEntry[] };
+  /** `queue`: the longest-waiting customers (at most PARLEY_QUEUE_SHOWN); `waiting`: all of them. */
+  queue_updated: { team_id: string; queue: QueueEntry[]; waiting: number };
   lobby_updated: { consultation_id: string; waiting: LobbyEntry[] };
   lobby_state: { consultation_id: string; participant_id: string; status: LobbyStatus };
   participant_joined: { consultation_id: string; participant: Participant };

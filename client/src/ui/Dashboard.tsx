@@ -66,13 +66,14 @@ function AdvisorDashboard({ account }: { account: Account }) {
   const { t, errorText } = useI18n();
   const conn = useConnection(true);
   const { state, error: connError } = useConnectionState(conn);
-  const [queue, setQueue] = useState<QueueEntry[]>([]);
+  const [queue, setQueue] = useState<{ shown: QueueEntry[]; waiting: number }>({ shown: [], waiting: 0 });
   const [consultations, setConsultations] = useState<ConsultationLive[] | null>(null);
   const [actionError, setActionError] = useState<unknown>(null);
   const [invite, setInvite] = useState<{ consultationId: string; url: string } | null>(null);
   const [alerts, setAlerts] = useState<AlertPrefs>(loadAlertPrefs);
   const known = useRef(new Set<string>());
   const seen = useRef<Set<string> | null>(null);
+  const queued = useRef(0); // how many waited in the team queue at the last update
   useEffect(() => {
     known.current = new Set((consultations ?? []).map((c) => c.id));
   }, [consultations]);
@@ -80,7 +81,7 @@ function AdvisorDashboard({ account }: { account: Account }) {
   const reload = useCallback(async (connection: Connection) => {
     const answer = await connection.request("dashboard_get", {});
     if (answer.ok) {
-      setQueue(answer.data.queue);
+      setQueue({ shown: answer.data.queue, waiting: answer.data.queue_waiting });
       setConsultations(answer.data.consultations);
     } else {
       setActionError(ApiError.from(answer.error));
@@ -92,7 +93,7 @@ function AdvisorDashboard({ account }: { account: Account }) {
     void reload(conn);
     const offs = [
       conn.onReconnect(() => void reload(conn)),
-      conn.on("queue_updated", (p) => setQueue(p.queue)),
+      conn.on("queue_updated", (p) => setQueue({ shown: p.queue, waiting: p.waiting })),
       conn.on("lobby_updated", (p) => {
         if (!known.current.has(p.consultation_id)) {
           // A consultation we do not know yet: fetch the whole picture.
@@ -128,14 +129,17 @@ function AdvisorDashboard({ account }: { account: Account }) {
   useEffect(() => {
     if (consultations === null) return; // not loaded yet: nothing to compare with
     const waiting = [
-      ...queue.map((entry) => entry.participant_id),
+      ...queue.shown.map((entry) => entry.participant_id),
       ...consultations.flatMap((c) => c.waiting.map((entry) => entry.participant_id)),
     ];
+    // a long queue names only its longest-waiting customers: a newcomer shows in the count
+    const grew = queue.waiting > queued.current;
+    queued.current = queue.waiting;
     if (seen.current === null) {
       seen.current = new Set(waiting); // those waiting when the dashboard opened are no news
       return;
     }
-    if (arrivals(seen.current, waiting).length === 0) return;
+    if (arrivals(seen.current, waiting).length === 0 && !grew) return;
     if (alerts.sound) playTone();
     if (alerts.notify) showNotification(t("alert.title"), t("alert.body", { name: t("app.name") }));
   }, [queue, consultations, alerts, t]);
@@ -189,7 +193,7 @@ function AdvisorDashboard({ account }: { account: Account }) {
       )}
       <div className="dashboard-grid">
         <div className="column">
-          <QueueCard queue={queue} onPickup={(entry) => void pickup(entry)} />
+          <QueueCard queue={queue.shown} waiting={queue.waiting} onPickup={(entry) => void pickup(entry)} />
           <InstantLinkCard account={account} />
           <AlertsCard prefs={alerts} onChange={changeAlerts} />
           <AppointmentsCard account={account} />
@@ -213,13 +217,27 @@ function AdvisorDashboard({ account }: { account: Account }) {
   );
 }
 
-function QueueCard({ queue, onPickup }: { queue: QueueEntry[]; onPickup: (entry: QueueEntry) => void }) {
+function QueueCard({
+  queue,
+  waiting,
+  onPickup,
+}: {
+  queue: QueueEntry[];
+  waiting: number;
+  onPickup: (entry: QueueEntry) => void;
+}) {
   const { t } = useI18n();
   const now = useNow(1000);
+  const more = Math.max(0, waiting - queue.length);
   return (
     <section className="card" aria-labelledby="queue-title">
       <h2 id="queue-title">
-        {t("dash.queue")} {queue.length > 0 && <span className="badge">{queue.length}</span>}
+        {t("dash.queue")}{" "}
+        {waiting > 0 && (
+          <span className="badge" data-testid="queue-waiting">
+            {waiting}
+          </span>
+        )}
       </h2>
       {queue.length === 0 ? (
         <p className="muted">{t("dash.queueEmpty")}</p>
@@ -242,6 +260,11 @@ function QueueCard({ queue, onPickup }: { queue: QueueEntry[]; onPickup: (entry:
             </li>
           ))}
         </ul>
+      )}
+      {more > 0 && (
+        <p className="muted" data-testid="queue-more">
+          {t("dash.queueMore", { n: more })}
+        </p>
       )}
     </section>
   );
