@@ -1,5 +1,5 @@
 // Typed wrapper of Parley's HTTP API (docs/protocol.md, "HTTP API").
-import { ApiError, parseEnvelope, unwrap } from "./errors";
+import { ApiError, parseEnvelope, retryAfterSeconds, unwrap } from "./errors";
 import type {
   Account,
   Appointment,
@@ -97,7 +97,7 @@ export class HttpApi {
       // The cookie may have been rotated (e.g. by login); fetch a fresh token once.
       return this.send(method, path, body, true);
     }
-    return unwrap(envelope, response.status);
+    return unwrap(envelope, response.status, retryAfterSeconds(response.headers.get("Retry-After")));
   }
 
   branding(): Promise<Branding> {

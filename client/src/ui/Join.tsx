@@ -15,8 +15,10 @@ type Loaded = {
   appointment?: InviteJoinInfo["appointment"];
 };
 
-/** How often a join answered `busy` is sent again (every 2–4 s) before the error shows. */
+/** How often a join answered `busy` is sent again before the error shows. */
 const BUSY_TRIES = 20;
+/** Seconds between tries when a `busy` answer says nothing (it says `Retry-After: 3`). */
+const BUSY_WAIT = 3;
 
 /** `/t/<slug>` (team instant link) and `/i/<token>` (invite link). */
 export function Join(props: { team: string } | { invite: string }) {
@@ -110,7 +112,10 @@ function JoinForm({ loaded, isTeam }: { loaded: Loaded; isTeam: boolean }) {
         } catch (err) {
           if (!(err instanceof ApiError && err.code === "busy") || attempt >= BUSY_TRIES) throw err;
           setStorm(true);
-          await new Promise((resolve) => setTimeout(resolve, 2000 + Math.random() * 2000));
+          // as long as the server asks (Retry-After), give or take a third, so that the
+          // customers of one storm do not all come back at the same moment
+          const wait = Math.max(1, err.retryAfter ?? BUSY_WAIT) * (0.67 + Math.random() * 0.67);
+          await new Promise((resolve) => setTimeout(resolve, wait * 1000));
           if (!mounted.current) return;
         }
       }
