@@ -2,8 +2,8 @@
 baseline for each workload (relay, chat, files, board, fanout, callsetup), interleaved A B A B ...,
 reported as ratios Parley/bare; and named workloads not run by default: `nodes` (it needs
 PostgreSQL and redis-server: two Parley nodes against one), `persist` (chat persistence against
-SQLAlchemy Core, on SQLite and PostgreSQL), `idle`, `joins`, `soak` (ten minutes; see
-docs/benchmarks.md)."""
+SQLAlchemy Core, on SQLite and PostgreSQL), `idle`, `joins`, `long_queue`, `soak` (ten
+minutes; see docs/benchmarks.md)."""
 
 from __future__ import annotations
 
@@ -20,7 +20,20 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from bench import board, callsetup, chat, fanout, files, idle, joins, nodes, persist, relay, soak
+from bench import (
+    board,
+    callsetup,
+    chat,
+    fanout,
+    files,
+    idle,
+    joins,
+    long_queue,
+    nodes,
+    persist,
+    relay,
+    soak,
+)
 
 FULL: dict[str, Any] = {
     "runs": 5,
@@ -39,6 +52,7 @@ FULL: dict[str, Any] = {
     "callsetup": {k: v for k, v in callsetup.FULL.items() if k != "runs"},
     "idle": asdict(idle.FULL),
     "joins": asdict(joins.FULL),
+    "long_queue": asdict(long_queue.FULL),
     "soak": asdict(soak.FULL),
     "persist": asdict(persist.FULL),
     "nodes": {
@@ -62,6 +76,7 @@ QUICK: dict[str, Any] = {
     "callsetup": {k: v for k, v in callsetup.QUICK.items() if k != "runs"},
     "idle": asdict(idle.QUICK),
     "joins": asdict(joins.QUICK),
+    "long_queue": asdict(long_queue.QUICK),
     "soak": asdict(soak.QUICK),
     "persist": asdict(persist.QUICK),
     "nodes": {
@@ -99,6 +114,7 @@ WORKLOADS: dict[str, tuple[Callable[[Any, int], Awaitable[dict[str, Any]]], type
     "callsetup": (callsetup.workload, callsetup.CallSetupConfig),
     "idle": (idle.workload, idle.IdleConfig),
     "joins": (joins.workload, joins.JoinsConfig),
+    "long_queue": (long_queue.workload, long_queue.QueueConfig),
     "soak": (soak.workload, soak.SoakConfig),
     "persist": (persist.workload, persist.PersistConfig),
     "nodes": (nodes.workload, nodes.NodesConfig),
