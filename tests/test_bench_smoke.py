@@ -2,7 +2,8 @@
 baselines, every default workload (relay, chat, files, board, fanout, callsetup), and
 `--workload nodes` (two Parley nodes on PostgreSQL and Redis against one) with `--workload
 persist` (Parley's chat against SQLAlchemy Core inserts, SQLite and PostgreSQL), and
-`--workload soak` (the relay with healthz probes and RSS samples). Asserts that
+`--workload soak` (the relay with healthz probes and RSS samples), and `--workload
+long_queue` (customers joining a queue nobody picks up from). Asserts that
 traffic went through both servers of each (for `board`, Parley and pycrdt in the
 benchmark's own process; for `nodes`, both layouts; `callsetup` also through a bare
 relay) and that ratios came out, never any timing (the machines are shared; figures are
@@ -169,3 +170,16 @@ def test_quick_soak_probes_the_server_and_samples_its_memory(tmp_path: Path) -> 
             assert r["lost"] == 0 and r["crowd"] == soak["config"]["crowd"] > 0, r
             assert r["relay"]["acks"] == {"ok": r["relay"]["sent"]}, r
     assert_ratios(soak, ("probe_p99_ms", "rss_growth", "server_us_per_msg"))
+
+
+@pytest.mark.e2e
+@pytest.mark.timeout(330)
+def test_quick_long_queue_joins_everyone_into_both_servers(tmp_path: Path) -> None:
+    """`--workload long_queue` in a few seconds: every customer joined through Parley and
+    the bare join server, and the CPU per join came out at both ends of the queue."""
+    queue = run_quick(tmp_path, "--workload", "long_queue")["long_queue"]
+    for server in SERVERS:
+        for r in runs_of(queue, server):
+            assert r["joined"] == queue["config"]["customers"] > 0 and r["failed"] == 0, r
+            assert r["short_ms"] > 0 and r["long_ms"] > 0, r
+    assert_ratios(queue, ("short_ms", "long_ms"))
