@@ -16,11 +16,18 @@ from storage.models import Consultation, ConsultationKind, ConsultationState, In
 from storage.repositories import ConsultationRepository, InviteRepository, TeamRepository
 from storage.tokens import hash_token, new_token
 
+# teams whose join page facts are kept (each a slug and a name)
+TEAM_FACTS_KEPT = 1024
+
 
 class Consultations:
     def __init__(self, core: Core, lobby: Lobby) -> None:
         self.core = core
         self.lobby = lobby
+        # slug -> the team's join page facts. A team's slug and name never change once it
+        # exists (nothing renames or removes a team), so they are read once: every
+        # customer's join page asks for them, and no one need sign in to ask.
+        self._team_facts: dict[str, dict[str, Any]] = {}
 
     def invite_url(self, token: str) -> str:
         return f"{self.core.public_url}/i/{token}"
@@ -110,11 +117,18 @@ class Consultations:
         }
 
     async def team_facts(self, slug: str) -> dict[str, Any]:
+        known = self._team_facts.get(slug)
+        if known is not None:
+            return known
         async with self.core.db.reading() as s:
             team = await TeamRepository(s).by_slug(slug)
-        if team is None:
+        if team is None:  # not kept: a team made later is found at once
             raise NotFound("no such team")
-        return {"team": {"slug": team.slug, "name": team.name}}
+        if len(self._team_facts) >= TEAM_FACTS_KEPT:
+            self._team_facts.clear()
+        facts = {"team": {"slug": team.slug, "name": team.name}}
+        self._team_facts[slug] = facts
+        return facts
 
     async def invite_facts(self, token: str) -> dict[str, Any]:
         """What the join page shows; for an appointment also when its lobby opens (the page

@@ -58,6 +58,20 @@ async def test_instant_queue_pickup_room_and_moderation(server, seed_advisor):
     assert again["error"]["code"] == "not_authorised"
 
 
+async def test_join_page_facts_of_a_team_made_after_a_miss(server, seed_advisor):
+    """The join page's team facts are kept once read (a team's slug and name never change),
+    but an unknown slug is not: a team created after someone asked for it is found."""
+    http = server.http()
+    status, body = await http.get("/api/join/team/team-later")
+    assert status == 404 and body["error"]["code"] == "not_found"
+    await seed_advisor("team-later", team_name="Beratung Süd")
+    for _ in range(2):  # read, then kept
+        status, body = await http.get("/api/join/team/team-later")
+        assert status == 200
+        assert body["data"]["team"] == {"slug": "team-later", "name": "Beratung Süd"}
+        assert body["data"]["notice"]["version"] == server.settings.notice_version
+
+
 async def test_a_burst_of_joins_ends_in_the_whole_queue(server, seed_advisor):
     """Twelve customers join at once and are picked up at once: the advisor's queue ends
     with all of them, then with no one (announcements made concurrently lose nobody)."""
