@@ -20,13 +20,14 @@ import os
 import statistics
 import tempfile
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 
-from bench.ab import Column, Ratio, interleave, summarise, table
+from bench.ab import Column, R, Ratio, interleave, summarise, table
 from bench.idle import (
     STEP_TIMEOUT,
     LiteSocket,
@@ -292,7 +293,17 @@ def goal_notes(summary: dict[str, Any], results: list[JoinsResult], cfg: JoinsCo
     return out
 
 
-async def workload(cfg: JoinsConfig, runs: int) -> dict[str, Any]:
+# one run of a join workload: (the server, its advisors' cookies or None for the bare
+# server's, the run's number) -> its result
+Measure = Callable[[Server, list[str | None], int], Awaitable[R]]
+
+
+async def interleave_joins(
+    runs: int, advisors: int, measure: Measure[R], limit: float, progress: Callable[[R], str]
+) -> list[R]:
+    """Run pairs of a join workload (this one, `long_queue`): Parley on a fresh data
+    directory per run, with the team and `advisors` advisor accounts made by its CLI,
+    against bench/bare_joins.py; `measure` drives one run."""
     raise_nofile()
     with tempfile.TemporaryDirectory(prefix="parley-bench-joins-") as tmp_name:
         tmp = Path(tmp_name)
@@ -304,7 +315,7 @@ async def workload(cfg: JoinsConfig, runs: int) -> dict[str, Any]:
         async def prepare(data_dir: Path) -> list[dict[str, str]]:
             async with gate:
                 await asyncio.to_thread(prepare_parley, data_dir)
-                return await asyncio.to_thread(add_advisors, data_dir, cfg.advisors)
+                return await asyncio.to_thread(add_advisors, data_dir, advisors)
 
         accounts = (await asyncio.gather(*(prepare(d) for d in dirs)))[0]
 
@@ -314,23 +325,27 @@ async def workload(cfg: JoinsConfig, runs: int) -> dict[str, Any]:
                 return spawn_parley(dirs[run], log, PARLEY_ENV)
             return spawn_bare(log, BARE_JOINS)
 
-        async def drive(server: Server, run: int) -> JoinsResult:
+        async def drive(server: Server, run: int) -> R:
             if server.name == "parley":
                 cookies: list[str | None] = list(await advisor_cookies(server.url, accounts))
             else:
-                cookies = [None] * cfg.advisors
-            return await run_joins(server, cookies, cfg, run)
+                cookies = [None] * advisors
+            return await measure(server, cookies, run)
 
-        results = await interleave(
-            runs,
-            spawn,
-            drive,
-            cfg.customers / cfg.rate + cfg.drain + STEP_TIMEOUT * 3 + RUN_SLACK,
-            lambda r: (
-                f"{r.throughput:.0f} joins/s, all in {r.all_in_s:.2f} s, "
-                f"p99 {r.p99_ms:.0f} ms, failed {r.failed}"
-            ),
-        )
+        return await interleave(runs, spawn, drive, limit, progress)
+
+
+async def workload(cfg: JoinsConfig, runs: int) -> dict[str, Any]:
+    results = await interleave_joins(
+        runs,
+        cfg.advisors,
+        lambda server, cookies, run: run_joins(server, cookies, cfg, run),
+        cfg.customers / cfg.rate + cfg.drain + STEP_TIMEOUT * 3 + RUN_SLACK,
+        lambda r: (
+            f"{r.throughput:.0f} joins/s, all in {r.all_in_s:.2f} s, "
+            f"p99 {r.p99_ms:.0f} ms, failed {r.failed}"
+        ),
+    )
     summary = summarise(results, runs, RATIOS)
     header = (
         f"joins: {cfg.customers} customers into one team's instant queue at {cfg.rate:g} "

@@ -14,7 +14,6 @@ import argparse
 import asyncio
 import json
 import os
-import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -22,11 +21,11 @@ from typing import Any
 
 import aiohttp
 
-from bench.ab import Column, Ratio, interleave, summarise, table
-from bench.idle import LiteSocket, add_advisors, advisor_cookies, close_all, light_session
-from bench.joins import BARE_JOINS, PARLEY_ENV, answer, cookie_header
+from bench.ab import Column, Ratio, summarise, table
+from bench.idle import LiteSocket, close_all, light_session
+from bench.joins import answer, cookie_header, interleave_joins
 from bench.nodes import letters
-from bench.servers import TEAM, Server, cpu_seconds, prepare_parley, spawn_bare, spawn_parley
+from bench.servers import TEAM, Server, cpu_seconds
 
 STEP_TIMEOUT = 15.0  # one request
 SETTLE = 1.0  # seconds after a segment's last join for its announcements to go out
@@ -146,34 +145,13 @@ async def run_queue(
 
 
 async def workload(cfg: QueueConfig, runs: int) -> dict[str, Any]:
-    with tempfile.TemporaryDirectory(prefix="parley-bench-long-queue-") as tmp_name:
-        tmp = Path(tmp_name)
-        dirs = [tmp / f"parley-data-{run + 1}" for run in range(runs)]
-        accounts: list[dict[str, str]] = []
-        for d in dirs:  # a fresh queue per run
-            await asyncio.to_thread(prepare_parley, d)
-            accounts = await asyncio.to_thread(add_advisors, d, cfg.advisors)
-
-        def spawn(name: str, run: int) -> Server:
-            log = tmp / f"long-queue-{name}-{run}.log"
-            if name == "parley":
-                return spawn_parley(dirs[run], log, PARLEY_ENV)
-            return spawn_bare(log, BARE_JOINS)
-
-        async def drive(server: Server, run: int) -> QueueResult:
-            if server.name == "parley":
-                cookies: list[str | None] = list(await advisor_cookies(server.url, accounts))
-            else:
-                cookies = [None] * cfg.advisors
-            return await run_queue(server, cookies, cfg, run)
-
-        results = await interleave(
-            runs,
-            spawn,
-            drive,
-            cfg.customers / cfg.rate * 3 + 120,
-            lambda r: f"{r.short_ms:.2f} -> {r.long_ms:.2f} ms/join, failed {r.failed}",
-        )
+    results = await interleave_joins(
+        runs,
+        cfg.advisors,
+        lambda server, cookies, run: run_queue(server, cookies, cfg, run),
+        cfg.customers / cfg.rate * 3 + 120,
+        lambda r: f"{r.short_ms:.2f} -> {r.long_ms:.2f} ms/join, failed {r.failed}",
+    )
     summary = summarise(results, runs, RATIOS)
     header = (
         f"long_queue: {cfg.customers} customers join one team's queue at {cfg.rate:g}/s, nobody "
