@@ -22,12 +22,12 @@ from typing import Any
 import aiohttp
 
 from bench.ab import Column, Ratio, summarise, table
-from bench.idle import LiteSocket, close_all, light_session
+from bench.idle import STEP_TIMEOUT, LiteSocket, close_all, light_session
 from bench.joins import answer, cookie_header, interleave_joins
 from bench.nodes import letters
+from bench.relay import percentile
 from bench.servers import TEAM, Server, cpu_seconds
 
-STEP_TIMEOUT = 15.0  # one request
 SETTLE = 1.0  # seconds after a segment's last join for its announcements to go out
 
 COLUMNS: list[Column] = [
@@ -138,7 +138,7 @@ async def run_queue(
         short_ms=short_ms,
         long_ms=long_ms,
         growth=long_ms / short_ms if short_ms else float("nan"),
-        lag_p99_ms=lags[int(len(lags) * 0.99)] * 1000 if lags else 0.0,
+        lag_p99_ms=percentile(lags, 99) * 1000,
         load_avg=load_avg,
         errors=errors,
     )
