@@ -19,7 +19,7 @@ from signaling.rules import Actor
 from storage.clock import Clock
 from storage.db import Database
 from storage.privacy import board_entry, stored_board
-from storage.repositories import BoardRepository, ConsultationRepository
+from storage.repositories import BoardLog, BoardRepository, ConsultationRepository
 from storage.vault import BOARD_SNAPSHOT, BOARD_UPDATE, KeyShredded, Vault
 
 log = logging.getLogger(__name__)
@@ -97,26 +97,27 @@ class BoardStore:
 
     async def _commit(self, batch: list[Append]) -> list[int | Exception]:
         """Store a batch of updates in one transaction; each one's number, or what refuses
-        it alone. Two statements in the usual case: numbering, then one insert."""
-        async with self.db.session() as s:
-            repo = BoardRepository(s)
+        it alone. Two statements in the usual case, numbering then one insert, on a plain
+        connection: the ORM session's bookkeeping cost more than both (docs/benchmarks.md)."""
+        async with self.db.connection() as conn:
+            board_log = BoardLog(conn)
             deks: dict[str, bytes] = {}
             for cid in sorted({a.consultation_id for a in batch}):
                 with contextlib.suppress(KeyShredded):  # refused below
-                    deks[cid] = await self.vault.dek(s, cid)
+                    deks[cid] = await self.vault.dek(conn, cid)
             advisor: Counter[str] = Counter()
             customer: Counter[str] = Counter()
             for a in batch:
                 if a.consultation_id in deks:
                     (customer if a.customer else advisor)[a.consultation_id] += 1
-            numbered = await repo.number(advisor, customer)
+            numbered = await board_log.number(advisor, customer)
             # the numbers used so far: the batch's own ones follow them, in batch order
             seqs = {
                 cid: last - advisor[cid] - (0 if locked else customer[cid])
                 for cid, (last, locked) in numbered.items()
             }
             unnumbered = {a.consultation_id for a in batch} - numbered.keys()
-            refusals = await self._refusals(repo, unnumbered) if unnumbered else {}
+            refusals = await self._refusals(board_log, unnumbered) if unnumbered else {}
             now = self.clock()
             outcomes: list[int | Exception] = []
             rows: list[dict[str, Any]] = []
@@ -141,14 +142,14 @@ class BoardStore:
                     }
                 )
                 outcomes.append(seqs[cid])
-            await repo.add_many(rows)
+            await board_log.add_many(rows)
         return outcomes
 
     @staticmethod
-    async def _refusals(repo: BoardRepository, consultation_ids: set[str]) -> dict[str, Exception]:
+    async def _refusals(board_log: BoardLog, consultation_ids: set[str]) -> dict[str, Exception]:
         """Why the consultations that got no numbers refuse updates (rare: looked up only
         then). No key means erased."""
-        states = await repo.states(sorted(consultation_ids))
+        states = await board_log.states(sorted(consultation_ids))
         refusals: dict[str, Exception] = {}
         for cid in consultation_ids:
             state = states.get(cid)

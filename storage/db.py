@@ -15,6 +15,7 @@ from sqlalchemy import event, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
@@ -83,21 +84,34 @@ class Database:
             yield session
 
     @asynccontextmanager
-    async def session(self) -> AsyncIterator[AsyncSession]:
-        """One unit of work that may write. On SQLite it waits for its turn (a unit opened
-        inside another one of the same task goes on in that turn)."""
+    async def _writer_turn(self) -> AsyncIterator[None]:
+        """On SQLite, this process's writers take turns here, in order; a unit opened
+        inside another one of the same task goes on in that turn. PostgreSQL: no wait."""
         me = asyncio.current_task()
         if self._turn is None or (me is not None and self._turn_holder is me):
-            async with self._unit() as session:
-                yield session
+            yield
             return
         async with self._turn:
             self._turn_holder = me
             try:
-                async with self._unit() as session:
-                    yield session
+                yield
             finally:
                 self._turn_holder = None
+
+    @asynccontextmanager
+    async def session(self) -> AsyncIterator[AsyncSession]:
+        """One unit of work that may write. On SQLite it waits for its turn."""
+        async with self._writer_turn(), self._unit() as session:
+            yield session
+
+    @asynccontextmanager
+    async def connection(self) -> AsyncIterator[AsyncConnection]:
+        """One unit of work that may write, on a Core connection (no ORM session): for the
+        hot paths whose statements are all Core, such as a batch of whiteboard updates,
+        where the session's bookkeeping around every statement and the commit cost more
+        CPU than the SQL. Commits on success, rolls back on error; the same turns."""
+        async with self._writer_turn(), self.engine.begin() as connection:
+            yield connection
 
     @asynccontextmanager
     async def reading(self) -> AsyncIterator[AsyncSession]:

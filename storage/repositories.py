@@ -23,7 +23,7 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from storage.models import (
     Account,
@@ -54,6 +54,7 @@ PARTICIPANTS = cast(Table, Participant.__table__)
 # (issue 8's join storm). A statement object keeps its cache key, so SQLAlchemy finds the
 # compiled form at once. Executed with a dict of the named parameters.
 _C, _P = CONSULTATIONS.c, PARTICIPANTS.c
+_ADD_BOARD_UPDATE = insert(BOARD_UPDATES)
 _TEAM_BY_SLUG = select(Team).where(Team.slug == bindparam("slug"))
 _WAITING_INSTANT = (
     _C.team_id == bindparam("team_id"),
@@ -496,8 +497,12 @@ class FileRepository(Repository):
         return (await self.session.scalars(stmt)).all()
 
 
-class BoardRepository(Repository):
-    """The whiteboard's sealed log: numbered updates and at most one snapshot."""
+class BoardLog:
+    """The whiteboard log's hot statements, all Core: numbering and storing a batch of
+    updates, on a plain connection (`Database.connection`)."""
+
+    def __init__(self, connection: AsyncConnection) -> None:
+        self.connection = connection
 
     async def states(self, consultation_ids: Sequence[str]) -> dict[str, tuple[bool, bool]]:
         """(restricted, locked) of each consultation that exists: what the board store reads
@@ -509,9 +514,9 @@ class BoardRepository(Repository):
             .where(c.id.in_(sorted(set(consultation_ids))))
             .order_by(c.id)
         )
-        if self.session.get_bind().dialect.name == "postgresql":
+        if self.connection.dialect.name == "postgresql":
             stmt = stmt.with_for_update()
-        rows = (await self.session.execute(stmt)).all()
+        rows = (await self.connection.execute(stmt)).all()
         return {cid: (restricted is not None, bool(locked)) for cid, restricted, locked in rows}
 
     async def number(
@@ -530,13 +535,17 @@ class BoardRepository(Repository):
         params: dict[str, Any] = {f"id{i}": cid for i, cid in enumerate(ids)}
         params.update({f"a{i}": advisor.get(cid, 0) for i, cid in enumerate(ids)})
         params.update({f"u{i}": customer.get(cid, 0) for i, cid in enumerate(ids)})
-        rows = (await self.session.execute(_reserving(len(ids), board=True), params)).all()
+        rows = (await self.connection.execute(_reserving(len(ids), board=True), params)).all()
         return {cid: (int(last), bool(locked)) for cid, last, locked in rows}
 
     async def add_many(self, rows: Sequence[dict[str, Any]]) -> None:
         """Insert updates (column values, not ORM objects: one executemany for all)."""
         if rows:
-            await self.session.execute(insert(BOARD_UPDATES), list(rows))
+            await self.connection.execute(_ADD_BOARD_UPDATE, list(rows))
+
+
+class BoardRepository(Repository):
+    """The whiteboard's sealed log: numbered updates and at most one snapshot."""
 
     async def add(self, row: BoardUpdate) -> None:
         self.session.add(row)

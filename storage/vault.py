@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections import OrderedDict
 from datetime import datetime
 
-from sqlalchemy import delete, func, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import bindparam, delete, func, select
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from storage.crypto import IntegrityError, Keyring, aad, new_key, open_sealed, seal
 from storage.models import ConsultationKey
@@ -21,6 +21,12 @@ BOARD_SNAPSHOT = "board_snapshot"  # record id: the last sequence number it stan
 BOOKING_NAME = "booking_name"  # record id: the booking's id, as for the two below
 BOOKING_EMAIL = "booking_email"
 BOOKING_LINK = "booking_link"
+
+# a consultation's wrapped data key (a Core statement: `dek` runs on sessions and on plain
+# connections alike, and on every batch of whiteboard updates whose key is not cached)
+_KEY_OF = select(ConsultationKey.kek_id, ConsultationKey.wrapped_dek).where(
+    ConsultationKey.consultation_id == bindparam("consultation_id")
+)
 
 
 class KeyShredded(IntegrityError):
@@ -50,12 +56,12 @@ class Vault:
         )
         return self._remember(consultation_id, dek)
 
-    async def dek(self, s: AsyncSession, consultation_id: str) -> bytes:
+    async def dek(self, s: AsyncSession | AsyncConnection, consultation_id: str) -> bytes:
         cached = self._cache.get(consultation_id)
         if cached is not None:
             self._cache.move_to_end(consultation_id)
             return cached
-        row = await s.get(ConsultationKey, consultation_id)
+        row = (await s.execute(_KEY_OF, {"consultation_id": consultation_id})).first()
         if row is None:
             raise KeyShredded("this consultation's content has been erased")
         return self._remember(
