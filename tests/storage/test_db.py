@@ -29,3 +29,47 @@ async def test_sqlite_upgrade_is_idempotent(database_url):
         await db.upgrade()
         await db.upgrade()
         await db.ping()
+
+
+async def _tally(db: Database) -> int:
+    async with db.reading() as s:
+        return int(await s.scalar(text("SELECT n FROM tally")))
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+async def test_sqlite_writers_on_sessions_and_connections_take_turns(database_url):
+    """Units that read, then write, on ORM sessions and on plain connections at once. On
+    SQLite each has to wait for the other's commit: one that read before another committed
+    could not write ("database is locked"), and without turns the increments would be
+    lost."""
+    async with Database(database_url) as db:
+        async with db.connection() as conn:
+            await conn.execute(text("CREATE TABLE tally (n INTEGER NOT NULL)"))
+            await conn.execute(text("INSERT INTO tally VALUES (0)"))
+
+        async def on_session() -> None:
+            async with db.session() as s:
+                n = await s.scalar(text("SELECT n FROM tally"))
+                await asyncio.sleep(0)  # let the others start their units meanwhile
+                await s.execute(text("UPDATE tally SET n = :n"), {"n": n + 1})
+
+        async def on_connection() -> None:
+            async with db.connection() as conn:
+                n = (await conn.execute(text("SELECT n FROM tally"))).scalar_one()
+                await asyncio.sleep(0)
+                await conn.execute(text("UPDATE tally SET n = :n"), {"n": n + 1})
+
+        await asyncio.gather(*(unit() for _ in range(15) for unit in (on_session, on_connection)))
+        assert await _tally(db) == 30
+
+
+async def test_a_failed_connection_unit_writes_nothing(database_url):
+    async with Database(database_url) as db:
+        async with db.connection() as conn:
+            await conn.execute(text("CREATE TABLE tally (n INTEGER NOT NULL)"))
+            await conn.execute(text("INSERT INTO tally VALUES (7)"))
+        with pytest.raises(RuntimeError, match="refused"):
+            async with db.connection() as conn:
+                await conn.execute(text("UPDATE tally SET n = 99"))
+                raise RuntimeError("refused")
+        assert await _tally(db) == 7
