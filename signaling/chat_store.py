@@ -13,14 +13,14 @@ from collections import Counter
 from dataclasses import dataclass
 
 from sqlalchemy.exc import IntegrityError as DuplicateRow
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from signaling.core import Core
 from signaling.errors import Restricted
 from signaling.group_commit import GroupCommit
 from signaling.protocol import ChatSend
 from storage.models import ChatMessage, MessageKind, new_id
-from storage.repositories import ChatRepository, ConsultationRepository
+from storage.repositories import ChatLog
 from storage.stats import with_feature
 from storage.vault import CHAT_BODY, KeyShredded
 
@@ -75,8 +75,8 @@ class ChatStore:
         outcomes: list[Stored | Exception | None] = [None] * len(batch)
         keys = [pending.key for pending in batch]
         first: dict[Key, int] = {}  # where a key occurs first in the batch
-        async with core.db.session() as s:
-            chat = ChatRepository(s)
+        async with core.db.connection() as conn:
+            chat = ChatLog(conn)
             known = {
                 (m.consultation_id, m.sender_id, m.client_id): m
                 for m in await chat.by_client_ids(sorted(set(keys)))
@@ -88,7 +88,7 @@ class ChatStore:
                 elif key not in first:
                     first[key] = i
                     new.append(i)
-            deks = await self._deks(s, {keys[i][0] for i in new})
+            deks = await self._deks(conn, {keys[i][0] for i in new})
             counts = Counter(keys[i][0] for i in new if isinstance(deks[keys[i][0]], bytes))
             last = await chat.reserve_seqs(counts)
             seqs = {cid: last[cid] - counts[cid] for cid in last}  # numbers used so far
@@ -108,7 +108,7 @@ class ChatStore:
                     rows.append(row_of(message))
                     outcomes[i] = Stored(message, True)
             await chat.add_many(rows)
-            marked = await self._mark_chat(s, list(seqs))
+            marked = await self._mark_chat(chat, list(seqs))
         for cid in marked:
             core.features_seen.setdefault(cid, set()).add("chat")
         for i, key in enumerate(keys):  # a client id twice in one batch: stored once
@@ -120,12 +120,12 @@ class ChatStore:
         return [outcome for outcome in outcomes if outcome is not None]
 
     async def _deks(
-        self, s: AsyncSession, consultation_ids: set[str]
+        self, conn: AsyncConnection, consultation_ids: set[str]
     ) -> dict[str, bytes | KeyShredded]:
         deks: dict[str, bytes | KeyShredded] = {}
         for cid in sorted(consultation_ids):
             try:
-                deks[cid] = await self.core.vault.dek(s, cid)
+                deks[cid] = await self.core.vault.dek(conn, cid)
             except KeyShredded as exc:
                 deks[cid] = exc
         return deks
@@ -147,17 +147,16 @@ class ChatStore:
         )
         return message
 
-    async def _mark_chat(self, s: AsyncSession, consultation_ids: list[str]) -> list[str]:
+    async def _mark_chat(self, chat: ChatLog, consultation_ids: list[str]) -> list[str]:
         """Note chat as used (anonymous statistics) in the consultations that got their
         first message from this node, in the batch's transaction; their ids."""
         seen = self.core.features_seen
         todo = sorted(c for c in consultation_ids if "chat" not in seen.get(c, ()))
         if not todo:
             return []
-        consultations = ConsultationRepository(s)
-        for cid, features in (await consultations.features_of(todo)).items():
+        for cid, features in (await chat.features_of(todo)).items():
             if "chat" not in features.split(","):
-                await consultations.set_features(cid, with_feature(features, "chat"))
+                await chat.set_features(cid, with_feature(features, "chat"))
         return todo
 
 

@@ -21,6 +21,7 @@ from sqlalchemy import (
     insert,
     or_,
     select,
+    tuple_,
     update,
 )
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
@@ -48,6 +49,7 @@ from storage.models import (
 CONSULTATIONS = cast(Table, Consultation.__table__)
 BOARD_UPDATES = cast(Table, BoardUpdate.__table__)
 PARTICIPANTS = cast(Table, Participant.__table__)
+CHAT_MESSAGES = cast(Table, ChatMessage.__table__)
 
 # The statements every join, pickup and connect runs, built once with bound parameters:
 # building a statement (coercions, then its cache key) cost more CPU than running it
@@ -55,6 +57,17 @@ PARTICIPANTS = cast(Table, Participant.__table__)
 # compiled form at once. Executed with a dict of the named parameters.
 _C, _P = CONSULTATIONS.c, PARTICIPANTS.c
 _ADD_BOARD_UPDATE = insert(BOARD_UPDATES)
+_M = CHAT_MESSAGES.c
+_CHAT_BY_CLIENT_IDS = select(CHAT_MESSAGES).where(
+    tuple_(_M.consultation_id, _M.sender_id, _M.client_id).in_(bindparam("keys", expanding=True))
+)
+_ADD_CHAT_MESSAGE = insert(CHAT_MESSAGES)
+_FEATURES_OF = select(_C.id, _C.features).where(_C.id.in_(bindparam("ids", expanding=True)))
+_SET_FEATURES = (
+    update(CONSULTATIONS)
+    .where(_C.id == bindparam("consultation_id"))
+    .values(features=bindparam("features"))
+)
 _TEAM_BY_SLUG = select(Team).where(Team.slug == bindparam("slug"))
 _WAITING_INSTANT = (
     _C.team_id == bindparam("team_id"),
@@ -226,20 +239,6 @@ class ConsultationRepository(Repository):
         )
         return (await self.session.scalars(stmt)).all()
 
-    async def features_of(self, consultation_ids: Sequence[str]) -> dict[str, str]:
-        stmt = select(Consultation.id, Consultation.features).where(
-            Consultation.id.in_(consultation_ids)
-        )
-        return {cid: features for cid, features in (await self.session.execute(stmt)).all()}
-
-    async def set_features(self, consultation_id: str, features: str) -> None:
-        await self.session.execute(
-            update(Consultation)
-            .where(Consultation.id == consultation_id)
-            .values(features=features)
-            .execution_options(synchronize_session=False)
-        )
-
     async def count_queue(self, team_id: str) -> int:
         return int(await self.session.scalar(_COUNT_QUEUE, {"team_id": team_id}) or 0)
 
@@ -393,6 +392,49 @@ def _moving(columns: tuple[str, ...]) -> Update:
     )
 
 
+class ChatLog:
+    """Chat's hot statements, all Core: a batch of messages looked up, numbered and stored
+    on a plain connection (`Database.connection`)."""
+
+    def __init__(self, connection: AsyncConnection) -> None:
+        self.connection = connection
+
+    async def by_client_ids(self, keys: Sequence[tuple[str, str, str]]) -> list[ChatMessage]:
+        """Stored messages by (consultation id, sender id, client id), as objects outside
+        any session."""
+        if not keys:
+            return []
+        rows = await self.connection.execute(_CHAT_BY_CLIENT_IDS, {"keys": list(keys)})
+        return [ChatMessage(**row._mapping) for row in rows]
+
+    async def reserve_seqs(self, counts: Mapping[str, int]) -> dict[str, int]:
+        """Reserve `counts[c]` consecutive sequence numbers in each consultation `c`, all in
+        one statement, counted in the database (so every node and every concurrent writer
+        gets distinct, gap-free numbers); returns the last number reserved per consultation.
+        Restricted (or missing) consultations are left out: nothing may be added to them."""
+        if not counts:
+            return {}
+        ids = sorted(counts)
+        params: dict[str, Any] = {f"id{i}": cid for i, cid in enumerate(ids)}
+        params.update({f"n{i}": counts[cid] for i, cid in enumerate(ids)})
+        rows = (await self.connection.execute(_reserving(len(ids), board=False), params)).all()
+        return {cid: int(last) for cid, last in rows}
+
+    async def add_many(self, rows: Sequence[dict[str, Any]]) -> None:
+        """Insert messages (column values: one executemany for all)."""
+        if rows:
+            await self.connection.execute(_ADD_CHAT_MESSAGE, list(rows))
+
+    async def features_of(self, consultation_ids: Sequence[str]) -> dict[str, str]:
+        """The features seen in use so far (anonymous statistics) of these consultations."""
+        rows = await self.connection.execute(_FEATURES_OF, {"ids": list(consultation_ids)})
+        return {cid: features for cid, features in rows.all()}
+
+    async def set_features(self, consultation_id: str, features: str) -> None:
+        params = {"consultation_id": consultation_id, "features": features}
+        await self.connection.execute(_SET_FEATURES, params)
+
+
 class ChatRepository(Repository):
     async def next_seq(self, consultation_id: str) -> int | None:
         """The consultation's next chat sequence number, counted in the database so every
@@ -406,42 +448,6 @@ class ChatRepository(Repository):
         )
         seq = (await self.session.execute(stmt)).scalar_one_or_none()
         return None if seq is None else int(seq)
-
-    async def reserve_seqs(self, counts: Mapping[str, int]) -> dict[str, int]:
-        """Reserve `counts[c]` consecutive sequence numbers in each consultation `c`, all in
-        one statement, counted in the database (so every node and every concurrent writer
-        gets distinct, gap-free numbers); returns the last number reserved per consultation.
-        Restricted (or missing) consultations are left out: nothing may be added to them."""
-        if not counts:
-            return {}
-        ids = sorted(counts)
-        params: dict[str, Any] = {f"id{i}": cid for i, cid in enumerate(ids)}
-        params.update({f"n{i}": counts[cid] for i, cid in enumerate(ids)})
-        rows = (await self.session.execute(_reserving(len(ids), board=False), params)).all()
-        return {cid: int(last) for cid, last in rows}
-
-    async def by_client_ids(self, keys: Sequence[tuple[str, str, str]]) -> Sequence[ChatMessage]:
-        """Stored messages by (consultation id, sender id, client id)."""
-        if not keys:
-            return []
-        stmt = select(ChatMessage).where(
-            or_(
-                *(
-                    and_(
-                        ChatMessage.consultation_id == cid,
-                        ChatMessage.sender_id == sender,
-                        ChatMessage.client_id == client,
-                    )
-                    for cid, sender, client in keys
-                )
-            )
-        )
-        return (await self.session.scalars(stmt)).all()
-
-    async def add_many(self, rows: Sequence[dict[str, Any]]) -> None:
-        """Insert messages (column values, not ORM objects: one statement for all)."""
-        if rows:
-            await self.session.execute(insert(ChatMessage), list(rows))
 
     async def by_client_id(
         self, consultation_id: str, sender_id: str, client_id: str
