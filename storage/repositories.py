@@ -1,4 +1,5 @@
-"""Typed repositories: every query lives here. They take a session and never commit."""
+"""Typed repositories: every query lives here. They take a session (the hot batches of
+whiteboard updates and chat messages: a plain connection) and never commit."""
 
 from __future__ import annotations
 
@@ -51,10 +52,10 @@ BOARD_UPDATES = cast(Table, BoardUpdate.__table__)
 PARTICIPANTS = cast(Table, Participant.__table__)
 CHAT_MESSAGES = cast(Table, ChatMessage.__table__)
 
-# The statements every join, pickup and connect runs, built once with bound parameters:
-# building a statement (coercions, then its cache key) cost more CPU than running it
-# (issue 8's join storm). A statement object keeps its cache key, so SQLAlchemy finds the
-# compiled form at once. Executed with a dict of the named parameters.
+# The statements every join, pickup, connect and whiteboard or chat batch runs, built once
+# with bound parameters: building a statement (coercions, then its cache key) cost more CPU
+# than running it (issue 8's join storm). A statement object keeps its cache key, so
+# SQLAlchemy finds the compiled form at once. Executed with a dict of the named parameters.
 _C, _P = CONSULTATIONS.c, PARTICIPANTS.c
 _ADD_BOARD_UPDATE = insert(BOARD_UPDATES)
 _M = CHAT_MESSAGES.c
