@@ -32,6 +32,13 @@ from signaling.protocol import BoardAwareness, BoardLock, BoardSync, BoardUpdate
 from signaling.rules import Actor
 from storage.vault import KeyShredded
 
+# How many boards this node compacts at once. Boards filled at one pace reach the
+# compaction threshold together, and a compaction's merge holds the GIL (pycrdt) and its
+# read turns the stored updates into objects on the event loop: twenty at once held every
+# board's updates for half a second (issue 8's S10). One at a time, the loop keeps
+# relaying between them.
+COMPACTIONS_AT_ONCE = 1
+
 log = logging.getLogger(__name__)
 
 
@@ -78,6 +85,7 @@ class Boards:
         self.store = store
         self.live: dict[str, LiveBoard] = {}
         self._compacting: dict[str, asyncio.Task[None]] = {}
+        self._compaction_turns = asyncio.Semaphore(COMPACTIONS_AT_ONCE)
         self._updates = Bucket(core.limits.board_updates_per_second)
         self._awareness = Bucket(core.limits.board_awareness_per_second)
 
@@ -228,6 +236,7 @@ class Boards:
 
     async def _compact(self, consultation_id: str) -> None:
         try:
-            await self.store.compact(consultation_id)
+            async with self._compaction_turns:
+                await self.store.compact(consultation_id)
         except Exception:
             log.exception("board compaction failed consultation=%s", consultation_id)
