@@ -34,6 +34,7 @@ from bench import (
     relay,
     soak,
 )
+from bench.ab import show
 
 FULL: dict[str, Any] = {
     "runs": 5,
@@ -193,9 +194,7 @@ def main(argv: list[str] | None = None) -> int:
         result = asyncio.run(run_workload(config_type(**configs[name]), runs))
         report["workloads"][name] = result
         print()
-        print(result["table"])
-        for note in result["warnings"]:
-            print(f"  note: {note}")
+        show(result)
     report["elapsed_s"] = round(time.monotonic() - started, 1)
     print(f"\n{report['elapsed_s']} s in all")
     if args.json:

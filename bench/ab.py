@@ -6,9 +6,11 @@ workload compares two layouts of Parley instead ("one", "two": one node, two nod
 from __future__ import annotations
 
 import asyncio
+import json
 import statistics
 import sys
 from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
 from bench.servers import Nodes, Server, members, wait_healthy
@@ -138,3 +140,13 @@ def table(
     out.append("")
     out += ratio_lines(summary, ratio_name)
     return "\n".join(out)
+
+
+def show(result: dict[str, Any], json_path: Path | None = None) -> None:
+    """A workload's command-line ending: its table and notes, and the whole result as JSON
+    when a path is given."""
+    print(result["table"])
+    for note in result["warnings"]:
+        print(f"  note: {note}")
+    if json_path is not None:
+        json_path.write_text(json.dumps(result, indent=2) + "\n")

@@ -57,7 +57,7 @@ from aiortc.mediastreams import MediaStreamTrack, VideoStreamTrack
 from aiortc.sdp import candidate_from_sdp
 from av import VideoFrame
 
-from bench.ab import Column, Ratio, interleave, summarise, table
+from bench.ab import Column, Ratio, interleave, show, summarise, table
 from bench.relay import Peer, percentile, setup_pairs, teardown
 from bench.servers import (
     Server,
@@ -854,9 +854,7 @@ def main(argv: list[str] | None = None) -> int:
     result = asyncio.run(workload(CallSetupConfig(**preset), runs))
     if args.json:
         args.json.write_text(json.dumps(result, indent=2, allow_nan=False) + "\n")
-    print(result["table"])
-    for note in result["warnings"]:
-        print(f"  note: {note}")
+    show(result)
     return 0
 
 

@@ -34,7 +34,7 @@ from typing import Any
 
 import aiohttp
 
-from bench.ab import Column, Ratio, interleave, summarise, table
+from bench.ab import Column, Ratio, interleave, show, summarise, table
 from bench.relay import parley_login, percentile
 from bench.servers import (
     ADVISOR,
@@ -613,11 +613,7 @@ def main() -> None:
         cfg = IdleConfig(**{**asdict(cfg), "connections": args.connections})
     runs = args.runs or (1 if args.quick else 5)
     result = asyncio.run(workload(cfg, runs))
-    print(result["table"])
-    for note in result["warnings"]:
-        print(f"  note: {note}")
-    if args.json:
-        args.json.write_text(json.dumps(result, indent=2) + "\n")
+    show(result, args.json)
 
 
 if __name__ == "__main__":

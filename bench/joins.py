@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import statistics
 import tempfile
@@ -27,7 +26,7 @@ from typing import Any
 
 import aiohttp
 
-from bench.ab import Column, R, Ratio, interleave, summarise, table
+from bench.ab import Column, R, Ratio, interleave, show, summarise, table
 from bench.idle import (
     STEP_TIMEOUT,
     LiteSocket,
@@ -379,11 +378,7 @@ def main() -> None:
     cfg = JoinsConfig(**{**asdict(cfg), **changes})
     runs = args.runs or (1 if args.quick else 5)
     result = asyncio.run(workload(cfg, runs))
-    print(result["table"])
-    for note in result["warnings"]:
-        print(f"  note: {note}")
-    if args.json:
-        args.json.write_text(json.dumps(result, indent=2) + "\n")
+    show(result, args.json)
 
 
 if __name__ == "__main__":

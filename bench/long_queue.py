@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import time
 from dataclasses import asdict, dataclass, field
@@ -21,7 +20,7 @@ from typing import Any
 
 import aiohttp
 
-from bench.ab import Column, Ratio, summarise, table
+from bench.ab import Column, Ratio, show, summarise, table
 from bench.idle import STEP_TIMEOUT, LiteSocket, close_all, light_session
 from bench.joins import answer, cookie_header, interleave_joins
 from bench.nodes import letters
@@ -187,11 +186,7 @@ def main() -> None:
         cfg = QueueConfig(**{**asdict(cfg), "customers": max(args.customers, 2 * cfg.segment)})
     runs = args.runs or (1 if args.quick else 3)
     result = asyncio.run(workload(cfg, runs))
-    print(result["table"])
-    for note in result["warnings"]:
-        print(f"  note: {note}")
-    if args.json:
-        args.json.write_text(json.dumps(result, indent=2) + "\n")
+    show(result, args.json)
 
 
 if __name__ == "__main__":
