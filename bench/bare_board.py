@@ -1,12 +1,22 @@
-"""The whiteboard baseline: pycrdt alone, in the benchmark process, with no server, no
-sockets and nothing of Parley's. The same documents and the same edits as the Parley runs
-of bench/board.py (which imports the element and edit helpers from here): an edit is made
-in the sender's document and encoded as an update, then applied to a copy standing for the
-server's and to the two other participants' documents; a late joiner's sync is the full
-document encoded as one update (`encode_state_as_update`) and applied to a fresh document."""
+"""The whiteboard baselines, with nothing of Parley's, and the document helpers both sides use.
+
+- `serve` (`python bench/bare_board.py --port N`) is issue 8's S10 baseline: a bare
+  python-socketio server that applies each `board_update` to its room's pycrdt document and
+  fans it out to the others in the room (`emit(room=..., skip_sid=...)`), acknowledged; a
+  `board_sync` is answered with `get_update(state_vector)`. No sessions, no validation, no
+  sealing, no storage. The benchmark's clients drive it exactly as they drive Parley.
+- `fan_out` and `late_join` are pycrdt alone, in the benchmark process, with no server and no
+  sockets (the "pycrdt" runs, a diagnostic): an edit is made in the sender's document and
+  encoded as an update, then applied to a copy standing for the server's and to the two
+  other participants' documents; a late joiner's sync is the full document encoded as one
+  update (`encode_state_as_update`) and applied to a fresh document.
+
+The same documents and the same edits as the Parley runs of bench/board.py, which imports
+the element and edit helpers from here."""
 
 from __future__ import annotations
 
+import argparse
 import time
 from typing import Any
 
@@ -110,3 +120,48 @@ def late_join(server: Doc[Any]) -> tuple[float, int, int]:
     fresh.apply_update(update)
     took = time.perf_counter() - started
     return took, len(update), count(fresh)
+
+
+def serve(port: int, max_event_bytes: int) -> None:
+    """The bare board server (see the module's docstring) on 127.0.0.1:`port`."""
+    import socketio
+    from aiohttp import web
+
+    sio = socketio.AsyncServer(
+        async_mode="aiohttp", transports=["websocket"], max_http_buffer_size=max_event_bytes
+    )
+    app = web.Application()
+    sio.attach(app)
+    app.router.add_get("/healthz", lambda request: web.json_response({"ok": True}))
+    docs: dict[str, Doc[Any]] = {}  # room -> its board
+
+    @sio.on("join")
+    async def join(sid: str, data: dict[str, Any]) -> dict[str, Any]:
+        room = data["consultation_id"]
+        docs.setdefault(room, Doc())
+        await sio.enter_room(sid, room)
+        return {"ok": True, "data": {}}
+
+    @sio.on("board_update")
+    async def board_update(sid: str, data: dict[str, Any]) -> dict[str, Any]:
+        room = data["consultation_id"]
+        docs[room].apply_update(data["update"])
+        out = {"consultation_id": room, "from": sid, "update": data["update"]}
+        await sio.emit("board_update", out, room=room, skip_sid=sid)
+        return {"ok": True, "data": {}}
+
+    @sio.on("board_sync")
+    async def board_sync(sid: str, data: dict[str, Any]) -> dict[str, Any]:
+        update = docs[data["consultation_id"]].get_update(data["state_vector"])
+        return {"ok": True, "data": {"update": update}}
+
+    web.run_app(app, host="127.0.0.1", port=port, access_log=None, print=None)
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--port", type=int, required=True)
+    # Parley's default limit of one event (PARLEY_BOARD_UPDATE_MAX_BYTES) is 256 KiB
+    parser.add_argument("--max-event-bytes", type=int, default=1024 * 1024)
+    args = parser.parse_args()
+    serve(args.port, args.max_event_bytes)

@@ -10,11 +10,16 @@ on the server), in two parts per run.
    the size limit); then a participant with an empty document sends `board_sync` and
    applies the answer, timed from the send to the document applied, a few times.
 
-The baseline (bench/bare_board.py) has no server: the same documents and the same edits on
-the same schedule, with pycrdt encoding each update, applying it to a copy standing for the
-server's and to the two receivers; and the same N-element document encoded as one update
-and applied to a fresh document. Parley/baseline is what the server, the sockets and the
-network add to what pycrdt itself costs."""
+Three servers take turns in each run (bench/bare_board.py has both baselines):
+
+- "parley": `parley serve`, as above.
+- "bare": issue 8's S10 baseline, a bare python-socketio server that applies each update to
+  its room's pycrdt document and fans it out; the same clients, sockets and schedule.
+  Parley/bare is what Parley's validation, sealing, storage and bookkeeping cost.
+- "pycrdt" (diagnostic): no server at all; the same edits on the same schedule, with pycrdt
+  encoding each update and applying it to a copy standing for the server's and to the two
+  receivers, and the same N-element document encoded as one update and applied to a fresh
+  document. Parley/pycrdt is what everything around pycrdt costs, sockets included."""
 
 from __future__ import annotations
 
@@ -33,7 +38,7 @@ from typing import Any
 import socketio
 from pycrdt import Doc
 
-from bench.ab import Column, Ratio, interleave, summarise, table
+from bench.ab import Column, Ratio, interleave, ratio_lines, summarise, table
 from bench.bare_board import Editor, count, fan_out, late_join
 from bench.relay import (
     KEPT_UP_P50_MS,
@@ -49,7 +54,10 @@ from bench.relay import (
     parley_login,
     percentile,
 )
-from bench.servers import Server, cpu_seconds, prepare_parley, spawn_parley
+from bench.servers import Server, cpu_seconds, prepare_parley, spawn_bare, spawn_parley
+
+BARE_BOARD = Path(__file__).resolve().parent / "bare_board.py"
+SERVERS = ("parley", "bare", "pycrdt")  # pycrdt: in this process, no server (diagnostic)
 
 PEOPLE = 3  # per fan-out board: the advisor and two customers
 # Parley's default limit of a person's events (PARLEY_EVENTS_PER_SECOND): per person, not
@@ -83,6 +91,10 @@ RATIOS: list[Ratio] = [
     ("update p50 latency", "p50_ms", False),
     ("update p99 latency", "p99_ms", False),
     ("update p99 latency, both kept up", "p99_ms", True),
+    ("CPU per update (server process)", "cpu_us_per_update", False),
+    ("late-join sync time (median)", "join_ms", False),
+]
+PYCRDT_RATIOS: list[Ratio] = [
     ("CPU per update (server process / pycrdt)", "cpu_us_per_update", False),
     ("late-join sync time (median)", "join_ms", False),
 ]
@@ -215,8 +227,8 @@ class BoardResult:
     p50_ms: float
     p99_ms: float
     max_ms: float
-    cpu_us_per_update: float  # Parley: server process CPU; bare: the pycrdt work
-    server_cpu: float  # share of one core during the measured window (0 for bare)
+    cpu_us_per_update: float  # parley, bare: server process CPU; pycrdt: the pycrdt work
+    server_cpu: float  # share of one core during the measured window (0 for pycrdt)
     gen_cpu: float
     gen_lag_p99_ms: float
     join_ms: float  # median over the syncs
@@ -321,6 +333,41 @@ async def setup_parley(
     return ok[:boards], ok[boards]
 
 
+async def setup_bare(
+    server: Server, boards: int
+) -> tuple[list[list[Participant]], list[Participant]]:
+    """The same boards on the bare server: each socket `join`s its board's room and syncs."""
+    gate = asyncio.Semaphore(SETUP_CONCURRENCY)
+
+    async def one(i: int, size: int) -> list[Participant]:
+        people = [Participant(i, who, f"board-{i}", sio=new_socket()) for who in range(size)]
+        async with gate:
+            for person in people:
+                assert person.sio is not None
+                await connect(person.sio, server.url, {})
+                await call_ok(person.sio, "join", {"consultation_id": person.consultation_id})
+                answer = await call_ok(
+                    person.sio,
+                    "board_sync",
+                    {
+                        "consultation_id": person.consultation_id,
+                        "state_vector": person.editor.doc.get_state(),
+                    },
+                )
+                person.editor.apply(answer["update"])
+        return people
+
+    made = await asyncio.gather(
+        *(one(i, PEOPLE) for i in range(boards)), one(boards, 2), return_exceptions=True
+    )
+    ok = [people for people in made if isinstance(people, list)]
+    failed = [exc for exc in made if isinstance(exc, BaseException)]
+    if failed:
+        await disconnect([p for people in ok for p in people])
+        raise RuntimeError(f"{len(failed)} of {boards + 1} boards failed to set up: {failed[0]!r}")
+    return ok[:boards], ok[boards]
+
+
 # -- the runs --------------------------------------------------------------------------------
 
 
@@ -343,8 +390,9 @@ async def fan_out_phase(
     server: Server | None,
     server_docs: list[Doc[Any]],
 ) -> Phase:
-    """Send every update at its scheduled time: through Parley if `server`, else through
-    pycrdt in this process (`fan_out`, with `server_docs` as the server's copies)."""
+    """Send every update at its scheduled time: through `server` (Parley or the bare one),
+    else through pycrdt in this process (`fan_out`, with `server_docs` as the server's
+    copies)."""
     phase = Phase()
     total, rate = cfg.total, cfg.rate
     phase.t0 = time.perf_counter() + 0.2
@@ -410,7 +458,7 @@ class Join:
     elements: int = 0
 
 
-async def late_join_parley(cfg: BoardConfig, late: list[Participant]) -> Join:
+async def late_join_server(cfg: BoardConfig, late: list[Participant]) -> Join:
     """The advisor builds the board in batches; then the customer's socket, with a fresh
     document each time (a reloaded tab), syncs from nothing."""
     writer, joiner = late[0], late[1]
@@ -450,12 +498,14 @@ def late_join_bare(cfg: BoardConfig) -> Join:
 async def run_board(
     server: Server | None, account: dict[str, str], cfg: BoardConfig, run: int
 ) -> BoardResult:
-    """One run: Parley if `server`, else the in-process baseline. Set up, fan out, drain,
-    build the late-join board, time the late joins, tear down."""
+    """One run: through `server` (Parley or the bare server), else pycrdt in this process.
+    Set up, fan out, drain, build the late-join board, time the late joins, tear down."""
     load_avg = os.getloadavg()[0]
     started = time.perf_counter()
-    if server is not None:
+    if server is not None and server.name == "parley":
         boards, late = await setup_parley(server, account, cfg.boards)
+    elif server is not None:
+        boards, late = await setup_bare(server, cfg.boards)
     else:
         boards = [
             [Participant(b, who, f"board-{b}") for who in range(PEOPLE)] for b in range(cfg.boards)
@@ -471,7 +521,7 @@ async def run_board(
                     person.sio.on("board_update", functools.partial(col.on_update, person))
         phase = await fan_out_phase(cfg, boards, col, server, server_docs)
         if server is not None:
-            join = await late_join_parley(cfg, late)
+            join = await late_join_server(cfg, late)
         else:
             join = late_join_bare(cfg)
     finally:
@@ -487,7 +537,7 @@ async def run_board(
     joins = sorted(join.times)
     errors = set(col.acks) - {"ok"}
     return BoardResult(
-        server=server.name if server is not None else "bare",
+        server=server.name if server is not None else "pycrdt",
         run=run,
         sent=col.sent,
         measured=measured,
@@ -562,9 +612,12 @@ async def workload(cfg: BoardConfig, runs: int) -> dict[str, Any]:
         account = await asyncio.to_thread(prepare_parley, tmp / "parley-data")
 
         def spawn(name: str, run: int) -> Server | None:
+            log = tmp / f"board-{name}-{run}.log"
             if name == "parley":
-                return spawn_parley(tmp / "parley-data", tmp / f"board-parley-{run}.log")
-            return None  # the baseline runs in this process
+                return spawn_parley(tmp / "parley-data", log)
+            if name == "bare":
+                return spawn_bare(log, BARE_BOARD)
+            return None  # pycrdt runs in this process
 
         async def drive(server: Server | None, run: int) -> BoardResult:
             return await run_board(server, account, cfg, run)
@@ -579,18 +632,24 @@ async def workload(cfg: BoardConfig, runs: int) -> dict[str, Any]:
                 f"p99 {r.p99_ms:.3f} ms, lost {r.lost}; late join {r.join_ms:.1f} ms "
                 f"({r.join_mb:.2f} MB)"
             ),
+            SERVERS,
         )
     summary = summarise(results, runs, RATIOS)
+    diagnostic = summarise(results, runs, PYCRDT_RATIOS, ("parley", "pycrdt"))
     header = (
         f"board: {cfg.boards} boards x {PEOPLE} participants, {cfg.rate:g} updates/s offered "
         f"({cfg.per_sender} per participant), {cfg.duration:g} s measured after "
         f"{cfg.warmup:g} s warm-up; late join: {cfg.elements} elements built in updates of "
-        f"{cfg.batch}, {cfg.syncs} syncs per run"
+        f"{cfg.batch}, {cfg.syncs} syncs per run; bare = a python-socketio server applying "
+        f"pycrdt and fanning out (issue 8's S10 baseline); pycrdt = pycrdt alone in this "
+        f"process, no server (diagnostic)"
     )
+    diagnostic_lines = ["", "", *ratio_lines(diagnostic, "diagnostic, Parley/pycrdt")]
     return {
         "config": {**asdict(cfg), "runs": runs, "per_sender": cfg.per_sender},
         "runs": [r.as_dict() for r in results],
         "ratio": summary,
+        "diagnostic_ratio": {"parley/pycrdt": diagnostic},
         "warnings": warnings_of(results),
-        "table": table(header, results, COLUMNS, summary),
+        "table": table(header, results, COLUMNS, summary) + "\n".join(diagnostic_lines),
     }

@@ -4,7 +4,7 @@ baselines, every default workload (relay, chat, files, board, fanout, callsetup)
 persist` (Parley's chat against SQLAlchemy Core inserts, SQLite and PostgreSQL), and
 `--workload soak` (the relay with healthz probes and RSS samples), and `--workload
 long_queue` (customers joining a queue nobody picks up from). Asserts that
-traffic went through both servers of each (for `board`, Parley and pycrdt in the
+traffic went through both servers of each (`board` also through pycrdt alone in the
 benchmark's own process; for `nodes`, both layouts; `callsetup` also through a bare
 relay) and that ratios came out, never any timing (the machines are shared; figures are
 in docs/benchmarks.md)."""
@@ -100,7 +100,7 @@ def test_quick_benchmark_runs_every_workload_through_parley_and_baseline(
 
     board = workloads["board"]
     elements = board["config"]["elements"]
-    for server in SERVERS:
+    for server in (*SERVERS, "pycrdt"):
         for r in runs_of(board, server):
             assert r["delivered_measured"] > 0 and r["lost"] == 0, r
             assert r["acks"].get("ok", 0) == r["sent"], r
@@ -109,6 +109,7 @@ def test_quick_benchmark_runs_every_workload_through_parley_and_baseline(
             assert r["join_elements"] == elements and r["join_mb"] > 0, r
             assert len(r["join_times_ms"]) == board["config"]["syncs"], r
     assert_ratios(board, ("deliveries_per_s", "p50_ms", "p99_ms", "join_ms"))
+    assert_ratios({"ratio": board["diagnostic_ratio"]["parley/pycrdt"]}, ("cpu_us_per_update",))
 
 
 @pytest.mark.e2e
