@@ -6,10 +6,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from collections import Counter
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
+
+from sqlalchemy import Connection
 
 from signaling import rules, yjs
 from signaling.core import check_unrestricted
@@ -97,59 +101,56 @@ class BoardStore:
 
     async def _commit(self, batch: list[Append]) -> list[int | Exception]:
         """Store a batch of updates in one transaction; each one's number, or what refuses
-        it alone. Two statements in the usual case, numbering then one insert, on a plain
-        connection: the ORM session's bookkeeping cost more than both (docs/benchmarks.md)."""
-        async with self.db.connection() as conn:
-            board_log = BoardLog(conn)
-            deks: dict[str, bytes] = {}
-            for cid in sorted({a.consultation_id for a in batch}):
-                with contextlib.suppress(KeyShredded):  # refused below
-                    deks[cid] = await self.vault.dek(conn, cid)
-            advisor: Counter[str] = Counter()
-            customer: Counter[str] = Counter()
-            for a in batch:
-                if a.consultation_id in deks:
-                    (customer if a.customer else advisor)[a.consultation_id] += 1
-            numbered = await board_log.number(advisor, customer)
-            # the numbers used so far: the batch's own ones follow them, in batch order
-            seqs = {
-                cid: last - advisor[cid] - (0 if locked else customer[cid])
-                for cid, (last, locked) in numbered.items()
-            }
-            unnumbered = {a.consultation_id for a in batch} - numbered.keys()
-            refusals = await self._refusals(board_log, unnumbered) if unnumbered else {}
-            now = self.clock()
-            outcomes: list[int | Exception] = []
-            rows: list[dict[str, Any]] = []
-            for a in batch:
-                cid = a.consultation_id
-                if cid in refusals:
-                    outcomes.append(refusals[cid])
-                    continue
-                if a.customer and numbered[cid][1]:
-                    outcomes.append(BoardLocked("the advisor has locked the whiteboard"))
-                    continue
-                seqs[cid] += 1
-                sealed = self.vault.seal_bytes(
-                    deks[cid], cid, BOARD_UPDATE, str(seqs[cid]), a.update
-                )
-                rows.append(
-                    {
-                        "consultation_id": cid,
-                        "seq": seqs[cid],
-                        "data_sealed": sealed,
-                        "created_at": now,
-                    }
-                )
-                outcomes.append(seqs[cid])
-            await board_log.add_many(rows)
+        it alone. Two statements in the usual case, numbering then one insert, in one trip
+        to the database (`run_writing`): the asyncio layer's trips per statement, and the
+        ORM session's bookkeeping before that, cost more CPU than the statements
+        (docs/benchmarks.md)."""
+        return await self.db.run_writing(functools.partial(self._write, batch, self.clock()))
+
+    def _write(self, batch: list[Append], now: datetime, conn: Connection) -> list[int | Exception]:
+        """`_commit`'s transaction, on SQLite in the database's writer thread."""
+        board_log = BoardLog(conn)
+        deks: dict[str, bytes] = {}
+        for cid in sorted({a.consultation_id for a in batch}):
+            with contextlib.suppress(KeyShredded):  # refused below
+                deks[cid] = self.vault.dek_sync(conn, cid)
+        advisor: Counter[str] = Counter()
+        customer: Counter[str] = Counter()
+        for a in batch:
+            if a.consultation_id in deks:
+                (customer if a.customer else advisor)[a.consultation_id] += 1
+        numbered = board_log.number(advisor, customer)
+        # the numbers used so far: the batch's own ones follow them, in batch order
+        seqs = {
+            cid: last - advisor[cid] - (0 if locked else customer[cid])
+            for cid, (last, locked) in numbered.items()
+        }
+        unnumbered = {a.consultation_id for a in batch} - numbered.keys()
+        refusals = self._refusals(board_log, unnumbered) if unnumbered else {}
+        outcomes: list[int | Exception] = []
+        rows: list[dict[str, Any]] = []
+        for a in batch:
+            cid = a.consultation_id
+            if cid in refusals:
+                outcomes.append(refusals[cid])
+                continue
+            if a.customer and numbered[cid][1]:
+                outcomes.append(BoardLocked("the advisor has locked the whiteboard"))
+                continue
+            seqs[cid] += 1
+            sealed = self.vault.seal_bytes(deks[cid], cid, BOARD_UPDATE, str(seqs[cid]), a.update)
+            rows.append(
+                {"consultation_id": cid, "seq": seqs[cid], "data_sealed": sealed, "created_at": now}
+            )
+            outcomes.append(seqs[cid])
+        board_log.add_many(rows)
         return outcomes
 
     @staticmethod
-    async def _refusals(board_log: BoardLog, consultation_ids: set[str]) -> dict[str, Exception]:
+    def _refusals(board_log: BoardLog, consultation_ids: set[str]) -> dict[str, Exception]:
         """Why the consultations that got no numbers refuse updates (rare: looked up only
         then). No key means erased."""
-        states = await board_log.states(sorted(consultation_ids))
+        states = board_log.states(sorted(consultation_ids))
         refusals: dict[str, Exception] = {}
         for cid in consultation_ids:
             state = states.get(cid)

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import event, text
+from sqlalchemy import Engine, create_engine, event, make_url, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import (
@@ -21,8 +22,11 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.pool import StaticPool
 
 from storage.sqlite import one_trip_dbapi
+
+T = TypeVar("T")
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 MIGRATION_LOCK = 0x5061726C6579  # "Parley": the advisory lock key for schema upgrades
@@ -70,6 +74,9 @@ class Database:
         # that only reads uses `reading()` and never waits. PostgreSQL needs none of this.
         self._turn = asyncio.Lock() if self.engine.dialect.name == "sqlite" else None
         self._turn_holder: asyncio.Task[Any] | None = None
+        # SQLite: `run_writing`'s own connection, used only in its own thread (made on first use)
+        self._writer_engine: Engine | None = None
+        self._writer_thread: ThreadPoolExecutor | None = None
 
     @property
     def exclusive(self) -> bool:
@@ -113,6 +120,45 @@ class Database:
         async with self._writer_turn(), self.engine.begin() as connection:
             yield connection
 
+    async def run_writing(self, work: Callable[[Connection], T]) -> T:
+        """One unit of work that may write, as a plain function of a synchronous Core
+        connection; commits if it returns, rolls back if it raises. On SQLite it runs in a
+        writer thread of its own, on a connection of its own, in this process's writer
+        turn: the whole unit is one trip to that thread, where on the async engine every
+        statement, the begin and the commit is a trip of its own through SQLAlchemy's
+        asyncio layer, which cost a whiteboard update more CPU than its statements
+        (docs/benchmarks.md). On PostgreSQL it runs on the async engine (`run_sync`).
+        `work` must not touch the event loop: on SQLite it runs in another thread."""
+        async with self._writer_turn():
+            if self._turn is None:
+                async with self.engine.begin() as conn:
+                    return await conn.run_sync(work)
+            loop = asyncio.get_running_loop()
+            done = loop.run_in_executor(self._writer(), self._in_transaction, work)
+            try:
+                return await asyncio.shield(done)
+            except asyncio.CancelledError:
+                # the turn is held until the thread is done: no other writer may start
+                # while this unit may still commit
+                await asyncio.wait([done])
+                raise
+
+    def _writer(self) -> ThreadPoolExecutor:
+        if self._writer_thread is None:
+            url = make_url(self.url).set(drivername="sqlite")  # the standard library's sqlite3
+            engine = create_engine(
+                url, poolclass=StaticPool, hide_parameters=True, echo=self.engine.echo
+            )
+            event.listen(engine, "connect", _on_sqlite_connect)
+            self._writer_engine = engine
+            self._writer_thread = ThreadPoolExecutor(1, thread_name_prefix="sqlite-writer")
+        return self._writer_thread
+
+    def _in_transaction(self, work: Callable[[Connection], T]) -> T:
+        assert self._writer_engine is not None
+        with self._writer_engine.begin() as conn:
+            return work(conn)
+
     @asynccontextmanager
     async def reading(self) -> AsyncIterator[AsyncSession]:
         """A unit of work that only reads: it never waits for a writer's turn (SQLite's
@@ -146,6 +192,12 @@ class Database:
             await conn.execute(text("SELECT 1"))
 
     async def close(self) -> None:
+        if self._writer_thread is not None and self._writer_engine is not None:
+            engine, self._writer_engine = self._writer_engine, None
+            thread, self._writer_thread = self._writer_thread, None
+            # the connection is closed in the thread that made it (sqlite3 insists)
+            await asyncio.get_running_loop().run_in_executor(thread, engine.dispose)
+            thread.shutdown()
         await self.engine.dispose()
 
     async def __aenter__(self) -> Database:

@@ -9,6 +9,7 @@ from functools import lru_cache
 from typing import Any, NamedTuple, cast
 
 from sqlalchemy import (
+    Connection,
     CursorResult,
     Integer,
     Result,
@@ -506,12 +507,12 @@ class FileRepository(Repository):
 
 class BoardLog:
     """The whiteboard log's hot statements, all Core: numbering and storing a batch of
-    updates, on a plain connection (`Database.connection`)."""
+    updates, on a synchronous connection (`Database.run_writing`)."""
 
-    def __init__(self, connection: AsyncConnection) -> None:
+    def __init__(self, connection: Connection) -> None:
         self.connection = connection
 
-    async def states(self, consultation_ids: Sequence[str]) -> dict[str, tuple[bool, bool]]:
+    def states(self, consultation_ids: Sequence[str]) -> dict[str, tuple[bool, bool]]:
         """(restricted, locked) of each consultation that exists: what the board store reads
         when a consultation of a batch got no numbers, to say why. On PostgreSQL the rows
         stay locked until commit, taken in one order (as in `number`)."""
@@ -523,10 +524,10 @@ class BoardLog:
         )
         if self.connection.dialect.name == "postgresql":
             stmt = stmt.with_for_update()
-        rows = (await self.connection.execute(stmt)).all()
+        rows = self.connection.execute(stmt).all()
         return {cid: (restricted is not None, bool(locked)) for cid, restricted, locked in rows}
 
-    async def number(
+    def number(
         self, advisor: Mapping[str, int], customer: Mapping[str, int]
     ) -> dict[str, tuple[int, bool]]:
         """Reserve consecutive board numbers, counted in the database so every node gets
@@ -542,13 +543,13 @@ class BoardLog:
         params: dict[str, Any] = {f"id{i}": cid for i, cid in enumerate(ids)}
         params.update({f"a{i}": advisor.get(cid, 0) for i, cid in enumerate(ids)})
         params.update({f"u{i}": customer.get(cid, 0) for i, cid in enumerate(ids)})
-        rows = (await self.connection.execute(_reserving(len(ids), board=True), params)).all()
+        rows = self.connection.execute(_reserving(len(ids), board=True), params).all()
         return {cid: (int(last), bool(locked)) for cid, last, locked in rows}
 
-    async def add_many(self, rows: Sequence[dict[str, Any]]) -> None:
+    def add_many(self, rows: Sequence[dict[str, Any]]) -> None:
         """Insert updates (column values, not ORM objects: one executemany for all)."""
         if rows:
-            await self.connection.execute(_ADD_BOARD_UPDATE, list(rows))
+            self.connection.execute(_ADD_BOARD_UPDATE, list(rows))
 
 
 class BoardRepository(Repository):

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import threading
 from collections import OrderedDict
 from datetime import datetime
 
-from sqlalchemy import bindparam, delete, func, select
+from sqlalchemy import Connection, Row, bindparam, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from storage.crypto import IntegrityError, Keyring, aad, new_key, open_sealed, seal
@@ -23,7 +24,7 @@ BOOKING_EMAIL = "booking_email"
 BOOKING_LINK = "booking_link"
 
 # a consultation's wrapped data key (a Core statement: `dek` runs on sessions and on plain
-# connections alike, and on every batch of whiteboard updates whose key is not cached)
+# connections alike, `dek_sync` on synchronous ones, as whiteboard batches are written)
 _KEY_OF = select(ConsultationKey.kek_id, ConsultationKey.wrapped_dek).where(
     ConsultationKey.consultation_id == bindparam("consultation_id")
 )
@@ -38,13 +39,30 @@ class Vault:
         self.keyring = keyring
         self._cache: OrderedDict[str, bytes] = OrderedDict()
         self._cache_size = cache_size
+        # the cache is also used from the SQLite writer thread (`Database.run_writing`)
+        self._cache_lock = threading.Lock()
 
     def _remember(self, consultation_id: str, dek: bytes) -> bytes:
-        self._cache[consultation_id] = dek
-        self._cache.move_to_end(consultation_id)
-        while len(self._cache) > self._cache_size:
-            self._cache.popitem(last=False)
+        with self._cache_lock:
+            self._cache[consultation_id] = dek
+            self._cache.move_to_end(consultation_id)
+            while len(self._cache) > self._cache_size:
+                self._cache.popitem(last=False)
         return dek
+
+    def _cached(self, consultation_id: str) -> bytes | None:
+        with self._cache_lock:
+            dek = self._cache.get(consultation_id)
+            if dek is not None:
+                self._cache.move_to_end(consultation_id)
+            return dek
+
+    def _unwrapped(self, consultation_id: str, row: Row[str, bytes] | None) -> bytes:
+        if row is None:
+            raise KeyShredded("this consultation's content has been erased")
+        return self._remember(
+            consultation_id, self.keyring.unwrap(consultation_id, row.kek_id, row.wrapped_dek)
+        )
 
     async def create(self, s: AsyncSession, consultation_id: str, now: datetime) -> bytes:
         dek = new_key()
@@ -57,23 +75,27 @@ class Vault:
         return self._remember(consultation_id, dek)
 
     async def dek(self, s: AsyncSession | AsyncConnection, consultation_id: str) -> bytes:
-        cached = self._cache.get(consultation_id)
+        cached = self._cached(consultation_id)
         if cached is not None:
-            self._cache.move_to_end(consultation_id)
             return cached
         row = (await s.execute(_KEY_OF, {"consultation_id": consultation_id})).first()
-        if row is None:
-            raise KeyShredded("this consultation's content has been erased")
-        return self._remember(
-            consultation_id, self.keyring.unwrap(consultation_id, row.kek_id, row.wrapped_dek)
-        )
+        return self._unwrapped(consultation_id, row)
+
+    def dek_sync(self, conn: Connection, consultation_id: str) -> bytes:
+        """`dek` on a synchronous connection (`Database.run_writing`)."""
+        cached = self._cached(consultation_id)
+        if cached is not None:
+            return cached
+        row = conn.execute(_KEY_OF, {"consultation_id": consultation_id}).first()
+        return self._unwrapped(consultation_id, row)
 
     async def shred(self, s: AsyncSession, consultation_id: str) -> None:
         """Destroy the data key: every ciphertext of the consultation becomes noise."""
         await s.execute(
             delete(ConsultationKey).where(ConsultationKey.consultation_id == consultation_id)
         )
-        self._cache.pop(consultation_id, None)
+        with self._cache_lock:
+            self._cache.pop(consultation_id, None)
 
     async def rewrap(self, s: AsyncSession) -> int:
         """Wrap every data key not under the active KEK anew; content is not touched."""

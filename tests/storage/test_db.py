@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import time
+from collections.abc import Callable
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import Connection, text
 
 from storage.db import Database
 
@@ -73,3 +75,77 @@ async def test_a_failed_connection_unit_writes_nothing(database_url):
                 await conn.execute(text("UPDATE tally SET n = 99"))
                 raise RuntimeError("refused")
         assert await _tally(db) == 7
+
+
+def _bump(by: int, pause: float = 0.0) -> Callable[[Connection], int]:
+    """A synchronous unit for `run_writing`: read the tally, wait, write it increased."""
+
+    def work(conn: Connection) -> int:
+        n = int(conn.execute(text("SELECT n FROM tally")).scalar_one())
+        time.sleep(pause)
+        conn.execute(text("UPDATE tally SET n = :n"), {"n": n + by})
+        return n + by
+
+    return work
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+async def test_sqlite_writer_thread_takes_turns_with_sessions(database_url):
+    """`run_writing` units run in a thread of their own while the event loop goes on; on
+    SQLite they must still wait for, and hold off, the units on the async engine."""
+    async with Database(database_url) as db:
+        async with db.connection() as conn:
+            await conn.execute(text("CREATE TABLE tally (n INTEGER NOT NULL)"))
+            await conn.execute(text("INSERT INTO tally VALUES (0)"))
+
+        async def on_session() -> None:
+            async with db.session() as s:
+                n = await s.scalar(text("SELECT n FROM tally"))
+                await asyncio.sleep(0.001)  # the thread's unit would run meanwhile
+                await s.execute(text("UPDATE tally SET n = :n"), {"n": n + 1})
+
+        async def in_thread() -> None:
+            await db.run_writing(_bump(1, pause=0.001))
+
+        await asyncio.gather(*(unit() for _ in range(15) for unit in (on_session, in_thread)))
+        assert await _tally(db) == 30
+
+
+@pytest.mark.parametrize(
+    "backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True
+)
+async def test_a_writing_unit_commits_its_result_or_nothing(database_url):
+    async with Database(database_url) as db:
+        async with db.connection() as conn:
+            await conn.execute(text("DROP TABLE IF EXISTS tally"))
+            await conn.execute(text("CREATE TABLE tally (n INTEGER NOT NULL)"))
+            await conn.execute(text("INSERT INTO tally VALUES (7)"))
+        assert await db.run_writing(_bump(1)) == 8
+
+        def fails(conn: Connection) -> None:
+            conn.execute(text("UPDATE tally SET n = 99"))
+            raise RuntimeError("refused")
+
+        with pytest.raises(RuntimeError, match="refused"):
+            await db.run_writing(fails)
+        assert await _tally(db) == 8
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+async def test_a_cancelled_writing_unit_keeps_the_turn_until_its_thread_is_done(database_url):
+    """The caller of a unit running in the writer thread goes away (a socket closed, the
+    server stopping): the thread cannot be stopped and may still commit, so the next
+    writer must wait for it rather than find the database locked."""
+    async with Database(database_url) as db:
+        async with db.connection() as conn:
+            await conn.execute(text("CREATE TABLE tally (n INTEGER NOT NULL)"))
+            await conn.execute(text("INSERT INTO tally VALUES (0)"))
+        slow = asyncio.create_task(db.run_writing(_bump(1, pause=0.3)))
+        await asyncio.sleep(0.1)  # the thread is inside its transaction
+        slow.cancel()
+        async with db.session() as s:
+            n = await s.scalar(text("SELECT n FROM tally"))
+            await s.execute(text("UPDATE tally SET n = :n"), {"n": n + 10})
+        with pytest.raises(asyncio.CancelledError):
+            await slow
+        assert await _tally(db) == 11
