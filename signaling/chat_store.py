@@ -9,11 +9,12 @@ messages are written one by one, so only the culprit is refused."""
 
 from __future__ import annotations
 
+import functools
 from collections import Counter
 from dataclasses import dataclass
 
+from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError as DuplicateRow
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from signaling.core import Core
 from signaling.errors import Restricted
@@ -70,62 +71,71 @@ class ChatStore:
             return await self._commit(batch)
 
     async def _commit(self, batch: list[Pending]) -> list[Stored | Exception]:
-        """Store a batch in one transaction; the outcome of each message, in order."""
-        core = self.core
+        """Store a batch in one transaction, in one trip to the database (`run_writing`);
+        the outcome of each message, in order."""
+        seen = self.core.features_seen
+        unmarked = {cid for cid in {p.key[0] for p in batch} if "chat" not in seen.get(cid, ())}
+        written, marked = await self.core.db.run_writing(
+            functools.partial(self._write, batch, unmarked)
+        )
+        for cid in marked:
+            seen.setdefault(cid, set()).add("chat")
+        return written
+
+    def _write(
+        self, batch: list[Pending], unmarked: set[str], conn: Connection
+    ) -> tuple[list[Stored | Exception], list[str]]:
+        """`_commit`'s transaction, on SQLite in the database's writer thread: the outcomes,
+        and the consultations now marked as having used the chat."""
         outcomes: list[Stored | Exception | None] = [None] * len(batch)
         keys = [pending.key for pending in batch]
         first: dict[Key, int] = {}  # where a key occurs first in the batch
-        async with core.db.connection() as conn:
-            chat = ChatLog(conn)
-            known = {
-                (m.consultation_id, m.sender_id, m.client_id): m
-                for m in await chat.by_client_ids(sorted(set(keys)))
-            }
-            new: list[int] = []
-            for i, key in enumerate(keys):
-                if key in known:
-                    outcomes[i] = Stored(known[key], False)
-                elif key not in first:
-                    first[key] = i
-                    new.append(i)
-            deks = await self._deks(conn, {keys[i][0] for i in new})
-            counts = Counter(keys[i][0] for i in new if isinstance(deks[keys[i][0]], bytes))
-            last = await chat.reserve_seqs(counts)
-            seqs = {cid: last[cid] - counts[cid] for cid in last}  # numbers used so far
-            rows = []
-            for i in new:
-                cid = keys[i][0]
-                dek = deks[cid]
-                if not isinstance(dek, bytes):
-                    outcomes[i] = KeyShredded(str(dek))
-                elif cid not in seqs:
-                    outcomes[i] = Restricted(
-                        "this consultation is restricted: nothing can be added to it"
-                    )
-                else:
-                    seqs[cid] += 1
-                    message = self._message(batch[i], seqs[cid], dek)
-                    rows.append(row_of(message))
-                    outcomes[i] = Stored(message, True)
-            await chat.add_many(rows)
-            marked = await self._mark_chat(chat, list(seqs))
-        for cid in marked:
-            core.features_seen.setdefault(cid, set()).add("chat")
+        chat = ChatLog(conn)
+        known = {
+            (m.consultation_id, m.sender_id, m.client_id): m
+            for m in chat.by_client_ids(sorted(set(keys)))
+        }
+        new: list[int] = []
+        for i, key in enumerate(keys):
+            if key in known:
+                outcomes[i] = Stored(known[key], False)
+            elif key not in first:
+                first[key] = i
+                new.append(i)
+        deks = self._deks(conn, {keys[i][0] for i in new})
+        counts = Counter(keys[i][0] for i in new if isinstance(deks[keys[i][0]], bytes))
+        last = chat.reserve_seqs(counts)
+        seqs = {cid: last[cid] - counts[cid] for cid in last}  # numbers used so far
+        rows = []
+        for i in new:
+            cid = keys[i][0]
+            dek = deks[cid]
+            if not isinstance(dek, bytes):
+                outcomes[i] = KeyShredded(str(dek))
+            elif cid not in seqs:
+                outcomes[i] = Restricted(
+                    "this consultation is restricted: nothing can be added to it"
+                )
+            else:
+                seqs[cid] += 1
+                message = self._message(batch[i], seqs[cid], dek)
+                rows.append(row_of(message))
+                outcomes[i] = Stored(message, True)
+        chat.add_many(rows)
+        marked = self._mark_chat(chat, sorted(unmarked & seqs.keys()))
         for i, key in enumerate(keys):  # a client id twice in one batch: stored once
             if outcomes[i] is None:
                 earlier = outcomes[first[key]]
                 outcomes[i] = (
                     Stored(earlier.message, False) if isinstance(earlier, Stored) else earlier
                 )
-        return [outcome for outcome in outcomes if outcome is not None]
+        return [outcome for outcome in outcomes if outcome is not None], marked
 
-    async def _deks(
-        self, conn: AsyncConnection, consultation_ids: set[str]
-    ) -> dict[str, bytes | KeyShredded]:
+    def _deks(self, conn: Connection, consultation_ids: set[str]) -> dict[str, bytes | KeyShredded]:
         deks: dict[str, bytes | KeyShredded] = {}
         for cid in sorted(consultation_ids):
             try:
-                deks[cid] = await self.core.vault.dek(conn, cid)
+                deks[cid] = self.core.vault.dek_sync(conn, cid)
             except KeyShredded as exc:
                 deks[cid] = exc
         return deks
@@ -147,16 +157,15 @@ class ChatStore:
         )
         return message
 
-    async def _mark_chat(self, chat: ChatLog, consultation_ids: list[str]) -> list[str]:
+    @staticmethod
+    def _mark_chat(chat: ChatLog, todo: list[str]) -> list[str]:
         """Note chat as used (anonymous statistics) in the consultations that got their
         first message from this node, in the batch's transaction; their ids."""
-        seen = self.core.features_seen
-        todo = sorted(c for c in consultation_ids if "chat" not in seen.get(c, ()))
         if not todo:
             return []
-        for cid, features in (await chat.features_of(todo)).items():
+        for cid, features in chat.features_of(todo).items():
             if "chat" not in features.split(","):
-                await chat.set_features(cid, with_feature(features, "chat"))
+                chat.set_features(cid, with_feature(features, "chat"))
         return todo
 
 

@@ -16,7 +16,6 @@ from sqlalchemy import Engine, create_engine, event, make_url, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import (
-    AsyncConnection,
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
@@ -110,15 +109,6 @@ class Database:
         """One unit of work that may write. On SQLite it waits for its turn."""
         async with self._writer_turn(), self._unit() as session:
             yield session
-
-    @asynccontextmanager
-    async def connection(self) -> AsyncIterator[AsyncConnection]:
-        """One unit of work that may write, on a Core connection (no ORM session): for the
-        hot paths whose statements are all Core, such as a batch of whiteboard updates,
-        where the session's bookkeeping around every statement and the commit cost more
-        CPU than the SQL. Commits on success, rolls back on error; the same turns."""
-        async with self._writer_turn(), self.engine.begin() as connection:
-            yield connection
 
     async def run_writing(self, work: Callable[[Connection], T]) -> T:
         """One unit of work that may write, as a plain function of a synchronous Core

@@ -26,7 +26,7 @@ from sqlalchemy import (
     tuple_,
     update,
 )
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import (
     Account,
@@ -396,20 +396,20 @@ def _moving(columns: tuple[str, ...]) -> Update:
 
 class ChatLog:
     """Chat's hot statements, all Core: a batch of messages looked up, numbered and stored
-    on a plain connection (`Database.connection`)."""
+    on a synchronous connection (`Database.run_writing`)."""
 
-    def __init__(self, connection: AsyncConnection) -> None:
+    def __init__(self, connection: Connection) -> None:
         self.connection = connection
 
-    async def by_client_ids(self, keys: Sequence[tuple[str, str, str]]) -> list[ChatMessage]:
+    def by_client_ids(self, keys: Sequence[tuple[str, str, str]]) -> list[ChatMessage]:
         """Stored messages by (consultation id, sender id, client id), as objects outside
         any session."""
         if not keys:
             return []
-        rows = await self.connection.execute(_CHAT_BY_CLIENT_IDS, {"keys": list(keys)})
+        rows = self.connection.execute(_CHAT_BY_CLIENT_IDS, {"keys": list(keys)})
         return [ChatMessage(**row._mapping) for row in rows]
 
-    async def reserve_seqs(self, counts: Mapping[str, int]) -> dict[str, int]:
+    def reserve_seqs(self, counts: Mapping[str, int]) -> dict[str, int]:
         """Reserve `counts[c]` consecutive sequence numbers in each consultation `c`, all in
         one statement, counted in the database (so every node and every concurrent writer
         gets distinct, gap-free numbers); returns the last number reserved per consultation.
@@ -419,22 +419,22 @@ class ChatLog:
         ids = sorted(counts)
         params: dict[str, Any] = {f"id{i}": cid for i, cid in enumerate(ids)}
         params.update({f"n{i}": counts[cid] for i, cid in enumerate(ids)})
-        rows = (await self.connection.execute(_reserving(len(ids), board=False), params)).all()
+        rows = self.connection.execute(_reserving(len(ids), board=False), params).all()
         return {cid: int(last) for cid, last in rows}
 
-    async def add_many(self, rows: Sequence[dict[str, Any]]) -> None:
+    def add_many(self, rows: Sequence[dict[str, Any]]) -> None:
         """Insert messages (column values: one executemany for all)."""
         if rows:
-            await self.connection.execute(_ADD_CHAT_MESSAGE, list(rows))
+            self.connection.execute(_ADD_CHAT_MESSAGE, list(rows))
 
-    async def features_of(self, consultation_ids: Sequence[str]) -> dict[str, str]:
+    def features_of(self, consultation_ids: Sequence[str]) -> dict[str, str]:
         """The features seen in use so far (anonymous statistics) of these consultations."""
-        rows = await self.connection.execute(_FEATURES_OF, {"ids": list(consultation_ids)})
+        rows = self.connection.execute(_FEATURES_OF, {"ids": list(consultation_ids)})
         return {cid: features for cid, features in rows.all()}
 
-    async def set_features(self, consultation_id: str, features: str) -> None:
+    def set_features(self, consultation_id: str, features: str) -> None:
         params = {"consultation_id": consultation_id, "features": features}
-        await self.connection.execute(_SET_FEATURES, params)
+        self.connection.execute(_SET_FEATURES, params)
 
 
 class ChatRepository(Repository):

@@ -38,43 +38,11 @@ async def _tally(db: Database) -> int:
         return int(await s.scalar(text("SELECT n FROM tally")))
 
 
-@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
-async def test_sqlite_writers_on_sessions_and_connections_take_turns(database_url):
-    """Units that read, then write, on ORM sessions and on plain connections at once. On
-    SQLite each has to wait for the other's commit: one that read before another committed
-    could not write ("database is locked"), and without turns the increments would be
-    lost."""
-    async with Database(database_url) as db:
-        async with db.connection() as conn:
-            await conn.execute(text("CREATE TABLE tally (n INTEGER NOT NULL)"))
-            await conn.execute(text("INSERT INTO tally VALUES (0)"))
-
-        async def on_session() -> None:
-            async with db.session() as s:
-                n = await s.scalar(text("SELECT n FROM tally"))
-                await asyncio.sleep(0)  # let the others start their units meanwhile
-                await s.execute(text("UPDATE tally SET n = :n"), {"n": n + 1})
-
-        async def on_connection() -> None:
-            async with db.connection() as conn:
-                n = (await conn.execute(text("SELECT n FROM tally"))).scalar_one()
-                await asyncio.sleep(0)
-                await conn.execute(text("UPDATE tally SET n = :n"), {"n": n + 1})
-
-        await asyncio.gather(*(unit() for _ in range(15) for unit in (on_session, on_connection)))
-        assert await _tally(db) == 30
-
-
-async def test_a_failed_connection_unit_writes_nothing(database_url):
-    async with Database(database_url) as db:
-        async with db.connection() as conn:
-            await conn.execute(text("CREATE TABLE tally (n INTEGER NOT NULL)"))
-            await conn.execute(text("INSERT INTO tally VALUES (7)"))
-        with pytest.raises(RuntimeError, match="refused"):
-            async with db.connection() as conn:
-                await conn.execute(text("UPDATE tally SET n = 99"))
-                raise RuntimeError("refused")
-        assert await _tally(db) == 7
+async def _new_tally(db: Database, n: int) -> None:
+    async with db.session() as s:
+        await s.execute(text("DROP TABLE IF EXISTS tally"))
+        await s.execute(text("CREATE TABLE tally (n INTEGER NOT NULL)"))
+        await s.execute(text("INSERT INTO tally VALUES (:n)"), {"n": n})
 
 
 def _bump(by: int, pause: float = 0.0) -> Callable[[Connection], int]:
@@ -94,9 +62,7 @@ async def test_sqlite_writer_thread_takes_turns_with_sessions(database_url):
     """`run_writing` units run in a thread of their own while the event loop goes on; on
     SQLite they must still wait for, and hold off, the units on the async engine."""
     async with Database(database_url) as db:
-        async with db.connection() as conn:
-            await conn.execute(text("CREATE TABLE tally (n INTEGER NOT NULL)"))
-            await conn.execute(text("INSERT INTO tally VALUES (0)"))
+        await _new_tally(db, 0)
 
         async def on_session() -> None:
             async with db.session() as s:
@@ -116,10 +82,7 @@ async def test_sqlite_writer_thread_takes_turns_with_sessions(database_url):
 )
 async def test_a_writing_unit_commits_its_result_or_nothing(database_url):
     async with Database(database_url) as db:
-        async with db.connection() as conn:
-            await conn.execute(text("DROP TABLE IF EXISTS tally"))
-            await conn.execute(text("CREATE TABLE tally (n INTEGER NOT NULL)"))
-            await conn.execute(text("INSERT INTO tally VALUES (7)"))
+        await _new_tally(db, 7)
         assert await db.run_writing(_bump(1)) == 8
 
         def fails(conn: Connection) -> None:
@@ -137,9 +100,7 @@ async def test_a_cancelled_writing_unit_keeps_the_turn_until_its_thread_is_done(
     server stopping): the thread cannot be stopped and may still commit, so the next
     writer must wait for it rather than find the database locked."""
     async with Database(database_url) as db:
-        async with db.connection() as conn:
-            await conn.execute(text("CREATE TABLE tally (n INTEGER NOT NULL)"))
-            await conn.execute(text("INSERT INTO tally VALUES (0)"))
+        await _new_tally(db, 0)
         slow = asyncio.create_task(db.run_writing(_bump(1, pause=0.3)))
         await asyncio.sleep(0.1)  # the thread is inside its transaction
         slow.cancel()
