@@ -188,6 +188,7 @@ def main(argv: list[str] | None = None) -> int:
         layouts = {
             "nodes": "(one node, two nodes)",
             "callsetup": "(parley, bare, sio)",
+            "board": "(parley, bare, pycrdt)",
             "persist": "(parley, SQLAlchemy Core) on SQLite, then on PostgreSQL",
         }.get(name, "(parley, bare)")
         print(f"workload {name}: {runs} x {layouts}", file=sys.stderr, flush=True)

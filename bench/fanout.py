@@ -35,7 +35,7 @@ from typing import Any
 
 import aiohttp
 
-from bench.ab import Column, Ratio, interleave, summarise, table
+from bench.ab import Column, Ratio, interleave, show, summarise, table
 from bench.bare_board import Editor
 from bench.relay import (
     KEPT_UP_P50_MS,
@@ -749,13 +749,11 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(prog="python -m bench.fanout", description=__doc__)
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--runs", type=int)
+    parser.add_argument("--json", type=Path, help="also write every figure as JSON here")
     for key in FULL:
         parser.add_argument("--" + key.replace("_", "-"), type=type(FULL[key]))
     args = parser.parse_args()
     preset = QUICK if args.quick else FULL
     values = {k: getattr(args, k) if getattr(args, k) is not None else v for k, v in preset.items()}
     n = args.runs or (1 if args.quick else 5)
-    out = asyncio.run(workload(FanoutConfig(**values), n))
-    print(out["table"])
-    for note in out["warnings"]:
-        print(f"  note: {note}")
+    show(asyncio.run(workload(FanoutConfig(**values), n)), args.json)
