@@ -7,7 +7,7 @@ from collections import OrderedDict
 from datetime import datetime
 
 from sqlalchemy import Connection, Row, bindparam, delete, func, select
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.crypto import IntegrityError, Keyring, aad, new_key, open_sealed, seal
 from storage.models import ConsultationKey
@@ -23,8 +23,8 @@ BOOKING_NAME = "booking_name"  # record id: the booking's id, as for the two bel
 BOOKING_EMAIL = "booking_email"
 BOOKING_LINK = "booking_link"
 
-# a consultation's wrapped data key (a Core statement: `dek` runs on sessions and on plain
-# connections alike, `dek_sync` on synchronous ones, as whiteboard batches are written)
+# a consultation's wrapped data key (a Core statement: `dek` runs it on sessions, `dek_sync`
+# on the synchronous connections that whiteboard and chat batches are written on)
 _KEY_OF = select(ConsultationKey.kek_id, ConsultationKey.wrapped_dek).where(
     ConsultationKey.consultation_id == bindparam("consultation_id")
 )
@@ -74,7 +74,7 @@ class Vault:
         )
         return self._remember(consultation_id, dek)
 
-    async def dek(self, s: AsyncSession | AsyncConnection, consultation_id: str) -> bytes:
+    async def dek(self, s: AsyncSession, consultation_id: str) -> bytes:
         cached = self._cached(consultation_id)
         if cached is not None:
             return cached
