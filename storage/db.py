@@ -118,7 +118,11 @@ class Database:
         statement, the begin and the commit is a trip of its own through SQLAlchemy's
         asyncio layer, which cost a whiteboard update more CPU than its statements
         (docs/benchmarks.md). On PostgreSQL it runs on the async engine (`run_sync`).
-        `work` must not touch the event loop: on SQLite it runs in another thread."""
+        `work` must not touch the event loop: on SQLite it runs in another thread, and it
+        cannot be opened inside another writing unit of the same task (whose open write
+        it would wait for, on its own connection, in vain)."""
+        if self._turn is not None and self._turn_holder is asyncio.current_task():
+            raise RuntimeError("run_writing inside another writing unit of the same task")
         async with self._writer_turn():
             if self._turn is None:
                 async with self.engine.begin() as conn:

@@ -110,3 +110,16 @@ async def test_a_cancelled_writing_unit_keeps_the_turn_until_its_thread_is_done(
         with pytest.raises(asyncio.CancelledError):
             await slow
         assert await _tally(db) == 11
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+async def test_a_writing_unit_inside_another_is_refused_at_once(database_url):
+    """On SQLite the inner unit would wait for the outer one's write on a connection of
+    its own: five seconds of busy waiting, then "database is locked". It is refused."""
+    async with Database(database_url) as db:
+        await _new_tally(db, 1)
+        with pytest.raises(RuntimeError, match="inside another writing unit"):
+            async with db.session() as s:
+                await s.execute(text("UPDATE tally SET n = 2"))
+                await db.run_writing(_bump(1))
+        assert await _tally(db) == 1
