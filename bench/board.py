@@ -308,6 +308,19 @@ async def parley_board(base: str, adv_http: Http, i: int, customers: int) -> lis
             await http.close()
 
 
+async def set_up(
+    made: list[list[Participant] | BaseException], boards: int
+) -> tuple[list[list[Participant]], list[Participant]]:
+    """The fan-out boards and the late-join board, from `gather(..., return_exceptions=True)`
+    over all of them; if any failed, the others are disconnected and the run fails."""
+    ok = [people for people in made if isinstance(people, list)]
+    failed = [exc for exc in made if isinstance(exc, BaseException)]
+    if failed:
+        await disconnect([p for people in ok for p in people])
+        raise RuntimeError(f"{len(failed)} of {boards + 1} boards failed to set up: {failed[0]!r}")
+    return ok[:boards], ok[boards]
+
+
 async def setup_parley(
     server: Server, account: dict[str, str], boards: int
 ) -> tuple[list[list[Participant]], list[Participant]]:
@@ -325,12 +338,7 @@ async def setup_parley(
         )
     finally:
         await adv_http.close()
-    ok = [people for people in made if isinstance(people, list)]
-    failed = [exc for exc in made if isinstance(exc, BaseException)]
-    if failed:
-        await disconnect([p for people in ok for p in people])
-        raise RuntimeError(f"{len(failed)} of {boards + 1} boards failed to set up: {failed[0]!r}")
-    return ok[:boards], ok[boards]
+    return await set_up(made, boards)
 
 
 async def setup_bare(
@@ -360,12 +368,7 @@ async def setup_bare(
     made = await asyncio.gather(
         *(one(i, PEOPLE) for i in range(boards)), one(boards, 2), return_exceptions=True
     )
-    ok = [people for people in made if isinstance(people, list)]
-    failed = [exc for exc in made if isinstance(exc, BaseException)]
-    if failed:
-        await disconnect([p for people in ok for p in people])
-        raise RuntimeError(f"{len(failed)} of {boards + 1} boards failed to set up: {failed[0]!r}")
-    return ok[:boards], ok[boards]
+    return await set_up(made, boards)
 
 
 # -- the runs --------------------------------------------------------------------------------
