@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import functools
+
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 _hasher = PasswordHasher()
-# Verified against when the username is unknown, so both failures take the same time.
-_DUMMY_HASH = _hasher.hash("parley-dummy-password")
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Verified against when the username is unknown, so both failures take the same time.
+    Made on first use, not at import: hashing takes a tenth of a second, which every start
+    of every `parley` command paid."""
+    return _hasher.hash("parley-dummy-password")
 
 
 def hash_password(password: str) -> str:
@@ -16,7 +24,8 @@ def hash_password(password: str) -> str:
 
 def verify_password(password_hash: str | None, password: str) -> bool:
     try:
-        return _hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
+        known = password_hash is not None
+        return _hasher.verify(password_hash or _dummy_hash(), password) and known
     except (VerificationError, InvalidHashError):
         return False
 
