@@ -75,6 +75,7 @@ class Database:
         self._turn_holder: asyncio.Task[Any] | None = None
         # SQLite: `run_writing`'s own connection, used only in its own thread (made on first use)
         self._writer_engine: Engine | None = None
+        self._writer_connection: Connection | None = None
         self._writer_thread: ThreadPoolExecutor | None = None
 
     @property
@@ -149,9 +150,20 @@ class Database:
         return self._writer_thread
 
     def _in_transaction(self, work: Callable[[Connection], T]) -> T:
-        assert self._writer_engine is not None
-        with self._writer_engine.begin() as conn:
+        """In the writer thread: one transaction on its connection, which stays open (taking
+        it from the pool and giving it back for each unit cost as much as a statement)."""
+        conn = self._writer_connection
+        if conn is None:  # made in this thread (sqlite3 insists); SQLAlchemy reconnects it
+            assert self._writer_engine is not None
+            conn = self._writer_connection = self._writer_engine.connect()
+        with conn.begin():
             return work(conn)
+
+    def _close_writer(self, engine: Engine) -> None:
+        if self._writer_connection is not None:
+            self._writer_connection.close()
+            self._writer_connection = None
+        engine.dispose()
 
     @asynccontextmanager
     async def reading(self) -> AsyncIterator[AsyncSession]:
@@ -190,7 +202,7 @@ class Database:
             engine, self._writer_engine = self._writer_engine, None
             thread, self._writer_thread = self._writer_thread, None
             # the connection is closed in the thread that made it (sqlite3 insists)
-            await asyncio.get_running_loop().run_in_executor(thread, engine.dispose)
+            await asyncio.get_running_loop().run_in_executor(thread, self._close_writer, engine)
             thread.shutdown()
         await self.engine.dispose()
 

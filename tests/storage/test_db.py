@@ -123,3 +123,24 @@ async def test_a_writing_unit_inside_another_is_refused_at_once(database_url):
                 await s.execute(text("UPDATE tally SET n = 2"))
                 await db.run_writing(_bump(1))
         assert await _tally(db) == 1
+
+
+@pytest.mark.parametrize(
+    "backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True
+)
+async def test_a_unit_whose_connection_broke_leaves_the_next_one_working(database_url):
+    """SQLite's writer thread keeps one connection for all its units: when a unit's
+    connection breaks (as on a disk or driver error), the next unit gets a working one."""
+    async with Database(database_url) as db:
+        await _new_tally(db, 3)
+        assert await db.run_writing(_bump(1)) == 4
+
+        def breaks(conn: Connection) -> None:
+            conn.execute(text("UPDATE tally SET n = 99"))
+            conn.invalidate()  # the DB-API connection is closed, the transaction gone
+            raise RuntimeError("connection lost")
+
+        with pytest.raises(RuntimeError, match="connection lost"):
+            await db.run_writing(breaks)
+        assert await db.run_writing(_bump(1)) == 5
+        assert await _tally(db) == 5
