@@ -19,6 +19,8 @@ from typing import Any
 
 import pytest
 
+from bench import board_txn
+
 ROOT = Path(__file__).resolve().parents[1]
 SERVERS = ("parley", "bare")
 
@@ -184,3 +186,28 @@ def test_quick_long_queue_joins_everyone_into_both_servers(tmp_path: Path) -> No
             assert r["joined"] == queue["config"]["customers"] > 0 and r["failed"] == 0, r
             assert r["short_ms"] > 0 and r["long_ms"] > 0, r
     assert_ratios(queue, ("short_ms", "long_ms"))
+
+
+@pytest.mark.parametrize(
+    "database", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
+def test_board_txn_stores_updates_and_reports_their_cost(tmp_path: Path, database: str) -> None:
+    """`python -m bench.board_txn` (the storage cost of one whiteboard update, S10's
+    diagnostic) stores its updates on both databases and reports figures."""
+    out = tmp_path / "board_txn.json"
+    args = ["--updates", "30", "--json", str(out)] + (
+        ["--postgres"] if database == "postgres" else []
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.board_txn", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    result = json.loads(out.read_text())
+    assert result["database"] == database and result["updates"] == 30, result
+    assert result["last_number"] == board_txn.WARMUP + 30, result  # each one stored
+    assert result["cpu_us_per_update"] > 0 and result["wall_us_per_update"] > 0, result
