@@ -37,10 +37,10 @@ def assert_ratios(workload: dict[str, Any], keys: tuple[str, ...]) -> None:
         assert workload["ratio"][key]["median"] > 0, workload["ratio"]
 
 
-def run_quick(tmp_path: Path, *args: str) -> dict[str, Any]:
-    out = tmp_path / "bench.json"
+def run_json(module: str, out: Path, *args: str) -> dict[str, Any]:
+    """`python -m module --json out args...`; the JSON it wrote."""
     done = subprocess.run(
-        [sys.executable, "-m", "bench", "--quick", "--json", str(out), *args],
+        [sys.executable, "-m", module, "--json", str(out), *args],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -48,7 +48,11 @@ def run_quick(tmp_path: Path, *args: str) -> dict[str, Any]:
         check=False,
     )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    return dict(json.loads(out.read_text())["workloads"])
+    return dict(json.loads(out.read_text()))
+
+
+def run_quick(tmp_path: Path, *args: str) -> dict[str, Any]:
+    return dict(run_json("bench", tmp_path / "bench.json", "--quick", *args)["workloads"])
 
 
 @pytest.mark.e2e
@@ -194,20 +198,8 @@ def test_quick_long_queue_joins_everyone_into_both_servers(tmp_path: Path) -> No
 def test_board_txn_stores_updates_and_reports_their_cost(tmp_path: Path, database: str) -> None:
     """`python -m bench.board_txn` (the storage cost of one whiteboard update, S10's
     diagnostic) stores its updates on both databases and reports figures."""
-    out = tmp_path / "board_txn.json"
-    args = ["--updates", "30", "--json", str(out)] + (
-        ["--postgres"] if database == "postgres" else []
-    )
-    done = subprocess.run(
-        [sys.executable, "-m", "bench.board_txn", *args],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    result = json.loads(out.read_text())
+    args = ["--updates", "30"] + (["--postgres"] if database == "postgres" else [])
+    result = run_json("bench.board_txn", tmp_path / "board_txn.json", *args)
     assert result["database"] == database and result["updates"] == 30, result
     assert result["last_number"] == board_txn.WARMUP + 30, result  # each one stored
     assert result["cpu_us_per_update"] > 0 and result["wall_us_per_update"] > 0, result
