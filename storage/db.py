@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
@@ -14,14 +15,14 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event, make_url, text
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError, InvalidatePoolError, OperationalError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
     create_async_engine,
 )
-from sqlalchemy.pool import StaticPool
+from sqlalchemy.pool import ConnectionPoolEntry, StaticPool
 
 from storage.sqlite import one_trip_dbapi
 
@@ -49,23 +50,59 @@ def alembic_config(connection: Connection | None = None) -> Config:
     return cfg
 
 
+# A pooled server connection unused this long is tried before a unit of work gets it, and
+# replaced (with every other pooled one) if the server has dropped it: restarted, failed
+# over, or a firewall forgot the idle connection.
+PING_AFTER_IDLE = 10.0
+
+
+def _ping_when_idle(engine: Engine, after: float) -> None:
+    """SQLAlchemy's `pool_pre_ping` tries every connection at every checkout: a round trip
+    per unit of work, about a quarter of a whiteboard update's CPU on PostgreSQL
+    (docs/benchmarks.md). Only connections idle for `after` seconds are tried here. One
+    in use when the server went away fails its unit as unavailable, and SQLAlchemy then
+    replaces every connection of the pool."""
+
+    def checked_in(_dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
+        record.info["checked_in"] = time.monotonic()
+
+    def checkout(dbapi_connection: Any, record: ConnectionPoolEntry, _proxy: Any) -> None:
+        since = record.info.get("checked_in")
+        if since is None or time.monotonic() - since < after:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except Exception as exc:
+            raise InvalidatePoolError("an idle connection was gone") from exc
+
+    event.listen(engine, "checkin", checked_in)
+    event.listen(engine, "checkout", checkout)
+
+
 class Database:
     """Owns the engine. `async with db.session() as s:` is one unit of work that commits
     on success and rolls back on error; repositories never commit."""
 
-    def __init__(self, url: str, *, pool_size: int = 10, echo: bool = False) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        pool_size: int = 10,
+        echo: bool = False,
+        ping_after_idle: float = PING_AFTER_IDLE,
+    ) -> None:
         # hide_parameters: errors and logs never carry the bound values (names, content)
-        kwargs: dict[str, Any] = {"echo": echo, "pool_pre_ping": True, "hide_parameters": True}
-        if url.startswith("sqlite"):
-            kwargs.pop("pool_pre_ping")
-            if url.startswith("sqlite+aiosqlite:"):
-                kwargs["module"] = one_trip_dbapi()  # one thread handoff per statement
-        else:
+        kwargs: dict[str, Any] = {"echo": echo, "hide_parameters": True}
+        if url.startswith("sqlite+aiosqlite:"):
+            kwargs["module"] = one_trip_dbapi()  # one thread handoff per statement
+        elif not url.startswith("sqlite"):
             kwargs["pool_size"] = pool_size
         self.url = url
         self.engine: AsyncEngine = create_async_engine(url, **kwargs)
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine.sync_engine, "connect", _on_sqlite_connect)
+        else:
+            _ping_when_idle(self.engine.sync_engine, ping_after_idle)
         self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         # SQLite has one writer, and a transaction that read before another one committed
         # cannot write any more ("database is locked", at once, whatever busy_timeout says).
@@ -226,8 +263,11 @@ UNAVAILABLE_CLASSES = frozenset({"08", "53", "57", "58"})
 
 def unavailable(exc: BaseException) -> bool:
     """Whether a storage failure means the disk or database cannot be written just now
-    (full, read-only, vanished, shutting down): the write did not happen."""
+    (full, read-only, vanished, shutting down, the connection to it lost): the write did
+    not happen."""
     if isinstance(exc, OSError | OperationalError):
         return True
-    state = getattr(getattr(exc, "orig", None), "sqlstate", None)
-    return isinstance(exc, DBAPIError) and str(state or "")[:2] in UNAVAILABLE_CLASSES
+    if not isinstance(exc, DBAPIError):
+        return False
+    state = getattr(exc.orig, "sqlstate", None)
+    return exc.connection_invalidated or str(state or "")[:2] in UNAVAILABLE_CLASSES
