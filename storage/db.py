@@ -58,7 +58,7 @@ PING_AFTER_IDLE = 10.0
 
 def _ping_when_idle(engine: Engine, after: float) -> None:
     """SQLAlchemy's `pool_pre_ping` tries every connection at every checkout: a round trip
-    per unit of work, about a quarter of a whiteboard update's CPU on PostgreSQL
+    per unit of work, a quarter or more of a whiteboard update's CPU on PostgreSQL
     (docs/benchmarks.md). Only connections idle for `after` seconds are tried here. One
     in use when the server went away fails its unit as unavailable, and SQLAlchemy then
     replaces every connection of the pool."""
