@@ -32,6 +32,8 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 SETTINGS = web.AppKey("settings", Settings)
 OBSERVER = web.AppKey("observer", Observer)
 CSRF_TOKEN = web.RequestKey("csrf_token", str)
+# what proxies log for a request whose client closed the connection before the answer
+CLIENT_CLOSED_REQUEST = 499
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
@@ -88,11 +90,21 @@ async def answer_or_refuse(request: web.Request, handler: Handler) -> web.Stream
             return refusal(request, MethodNotAllowed.code, "method not allowed here", 405)
         return refusal(request, InvalidPayload.code, exc.reason, exc.status)
     except Exception as exc:
+        if isinstance(exc, ConnectionResetError) and client_gone(request):
+            # the client closed the connection while this answered it (a tab closed, the
+            # network lost): nothing failed here, and nobody is left to tell
+            log.info("client went away route=%s", route_name(request))
+            return web.Response(status=CLIENT_CLOSED_REQUEST)
         known = storage_refusal(exc)
         if known is not None:
             return refusal(request, known.code, known.message, known.status)
         log.exception("request failed route=%s", route_name(request))
         return refusal(request, INTERNAL_ERROR, "something went wrong on the server", 500)
+
+
+def client_gone(request: web.Request) -> bool:
+    transport = request.transport
+    return transport is None or transport.is_closing()
 
 
 def refusal(request: web.Request, code: str, message: str, status: int) -> web.Response:

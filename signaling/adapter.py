@@ -385,8 +385,15 @@ class SocketAdapter:
         """This node is stopping: close every connection at the transport, not with a
         Socket.IO disconnect, so that browsers reconnect (with backoff and jitter) and the
         proxy sends them to another node, where they resume."""
-        if self.sio.eio.sockets:  # engineio's close-all fails on none (asyncio.wait([]))
-            await self.sio.eio.disconnect()
+        eio = self.sio.eio
+        for session in list(eio.sockets.values()):
+            if not session.connected:
+                # its WebSocket handshake failed (the client reset the connection): no
+                # transport will ever take the close, and engineio's close-all would wait
+                # for that until the stop's bound
+                await session.close(wait=False, abort=True)
+        if eio.sockets:  # engineio's close-all fails on none (asyncio.wait([]))
+            await eio.disconnect()
 
     async def close_expired(self, sids: list[str]) -> None:
         for sid in sids:

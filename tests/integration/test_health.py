@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
+import base64
+import os
+import socket
+import struct
+
 import asyncpg
 import pytest
 
+from server.state import SIO
+from tests.clients import WAIT
 from tests.conftest import PG_ADMIN_DSN
 
 
@@ -57,3 +65,33 @@ async def test_tls_deployment_marks_cookies_secure_and_checks_its_public_origin(
         )
         assert "Secure" in cookie and "HttpOnly" in cookie
         assert resp.headers["Strict-Transport-Security"].startswith("max-age=")
+
+
+async def test_clients_gone_during_the_websocket_handshake_do_not_hold_up_the_stop(server, caplog):
+    """Browsers that ask for the WebSocket and reset the connection before the answer (a
+    tab closed while connecting): Engine.IO has made a session for each that no transport
+    will ever read from. The stop closes them without waiting, leaves no task behind (the
+    fixture checks), and a client that went away is no storage failure in the log."""
+    host, port = server.url.removeprefix("http://").split(":")
+    for _ in range(5):
+        _, writer = await asyncio.open_connection(host, int(port))
+        writer.write(
+            (
+                "GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\n"
+                f"Host: {host}:{port}\r\nOrigin: {server.url}\r\n"
+                "Upgrade: websocket\r\nConnection: Upgrade\r\n"
+                f"Sec-WebSocket-Key: {base64.b64encode(os.urandom(16)).decode()}\r\n"
+                "Sec-WebSocket-Version: 13\r\n\r\n"
+            ).encode()
+        )
+        await writer.drain()
+        sock = writer.get_extra_info("socket")
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        writer.transport.abort()  # RST, not FIN
+    eio = server.app[SIO].eio
+    async with asyncio.timeout(WAIT):
+        while len(eio.sockets) < 5:  # the sessions the handshakes left
+            await asyncio.sleep(0.02)
+    await server.app_stop()
+    assert "still closing" not in caplog.text
+    assert "storage failed" not in caplog.text
