@@ -9,10 +9,8 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from pathlib import Path
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event, make_url, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError, InvalidatePoolError, OperationalError
@@ -26,10 +24,17 @@ from sqlalchemy.pool import ConnectionPoolEntry, StaticPool
 
 from storage.sqlite import one_trip_dbapi
 
+if TYPE_CHECKING:
+    from alembic.config import Config
+
 T = TypeVar("T")
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 MIGRATION_LOCK = 0x5061726C6579  # "Parley": the advisory lock key for schema upgrades
+# The newest migration's revision. A database already there is not handed to Alembic, whose
+# import and script loading are about a third of a node's start (docs/benchmarks.md); a test
+# holds this equal to Alembic's head.
+SCHEMA_HEAD = "0004"
 
 
 def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -44,6 +49,8 @@ def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
 
 
 def alembic_config(connection: Connection | None = None) -> Config:
+    from alembic.config import Config  # imported when a migration runs, not at every start
+
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     cfg.attributes["connection"] = connection
@@ -210,9 +217,14 @@ class Database:
             yield session
 
     async def upgrade(self, revision: str = "head") -> None:
-        """Run the Alembic migrations up to `revision` on this engine."""
+        """Run the Alembic migrations up to `revision` on this engine (nothing to do, and
+        Alembic left unloaded, for the head on a database already there)."""
+        if revision == "head" and await self.schema_version() == SCHEMA_HEAD:
+            return
 
         def run(connection: Connection) -> None:
+            from alembic import command
+
             if connection.dialect.name == "postgresql":
                 # nodes starting together take turns; the lock ends with the transaction
                 connection.execute(
@@ -222,6 +234,15 @@ class Database:
 
         async with self.engine.begin() as conn:
             await conn.run_sync(run)
+
+    async def schema_version(self) -> str | None:
+        """The migration the database is at; None for a database without Parley's schema."""
+        async with self.engine.connect() as conn:
+            try:
+                version = await conn.scalar(text("SELECT version_num FROM alembic_version"))
+            except DBAPIError:  # no such table: a new database
+                return None
+        return None if version is None else str(version)
 
     async def compact_log(self) -> None:
         """SQLite: move the write-ahead log into the database file and empty it, so replaced

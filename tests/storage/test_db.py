@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import Connection, text
 from sqlalchemy.exc import DBAPIError
 
-from storage.db import Database, unavailable
+from storage.db import SCHEMA_HEAD, Database, alembic_config, unavailable
 
 
 @pytest.mark.postgres
@@ -33,6 +33,27 @@ async def test_sqlite_upgrade_is_idempotent(database_url):
         await db.upgrade()
         await db.upgrade()
         await db.ping()
+
+
+def test_schema_head_is_alembics_head():
+    """`upgrade` leaves a database at SCHEMA_HEAD to itself: a new migration must move it."""
+    from alembic.script import ScriptDirectory
+
+    assert ScriptDirectory.from_config(alembic_config()).get_current_head() == SCHEMA_HEAD
+
+
+@pytest.mark.parametrize(
+    "backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True
+)
+async def test_upgrade_migrates_a_database_behind_the_head(database_url):
+    async with Database(database_url) as db:
+        assert await db.schema_version() is None
+        await db.upgrade("0003")
+        assert await db.schema_version() == "0003"
+        await db.upgrade()
+        assert await db.schema_version() == SCHEMA_HEAD
+        async with db.reading() as s:  # the last migration's column is there
+            await s.execute(text("SELECT last_seen_at FROM auth_sessions"))
 
 
 async def _tally(db: Database) -> int:
