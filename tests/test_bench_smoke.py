@@ -203,3 +203,12 @@ def test_board_txn_stores_updates_and_reports_their_cost(tmp_path: Path, databas
     assert result["database"] == database and result["updates"] == 30, result
     assert result["last_number"] == board_txn.WARMUP + 30, result  # each one stored
     assert result["cpu_us_per_update"] > 0 and result["wall_us_per_update"] > 0, result
+
+
+def test_start_times_a_first_start_and_restarts(tmp_path: Path) -> None:
+    """`python -m bench.start` (how long `parley serve` takes to be ready) starts a node on a
+    fresh data directory, restarts it and reports figures."""
+    result = run_json("bench.start", tmp_path / "start.json", "--starts", "1")
+    assert result["starts"] == 1 and len(result["restart_s"]) == 1, result
+    assert result["first_s"] > 0 and result["restart_median_s"] > 0, result
+    assert result["first_cpu_s"] > 0 and result["restart_cpu_median_s"] > 0, result
