@@ -62,7 +62,12 @@ async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
     whose body was not read to its end closes the connection: the server does not linger
     reading (up to aiohttp's 10 s) what a trickling or oversized upload still sends."""
     response = await answer_or_refuse(request, handler)
-    if response.status >= 400 and request.body_exists and not request.content.is_eof():
+    if (
+        response.status >= 400
+        and request.body_exists
+        and not request.content.is_eof()
+        and not client_gone(request)
+    ):
         # send the refusal, then close: no lingering read of the rest
         await response.prepare(request)
         await response.write_eof()

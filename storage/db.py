@@ -32,7 +32,7 @@ T = TypeVar("T")
 MIGRATIONS = Path(__file__).parent / "migrations"
 MIGRATION_LOCK = 0x5061726C6579  # "Parley": the advisory lock key for schema upgrades
 # The newest migration's revision. A database already there is not handed to Alembic, whose
-# import and script loading are about a third of a node's start (docs/benchmarks.md); a test
+# import and script loading were about a sixth of a node's start (docs/benchmarks.md); a test
 # holds this equal to Alembic's head.
 SCHEMA_HEAD = "0004"
 

@@ -8,6 +8,8 @@ is left when one is refused."""
 from __future__ import annotations
 
 import asyncio
+import logging
+import socket
 import struct
 import zlib
 from pathlib import Path
@@ -187,3 +189,37 @@ async def test_a_trickling_upload_is_ended_and_leaves_nothing(server, seed_advis
             await asyncio.sleep(0.05)
     # and the next upload works
     assert (await upload(customer, cid, "ok.txt", b"fine"))[0] == 201
+
+
+async def test_an_upload_the_client_resets_leaves_nothing_and_no_error_in_the_log(
+    server, seed_advisor, caplog
+):
+    """A browser that goes away in the middle of an upload (a closed tab): what was stored
+    of it is removed, and a client that left is logged as such, not as a server error."""
+    caplog.set_level(logging.INFO)
+    _, customer, cid = await admitted_pair(server, seed_advisor)
+    host, port = server.url.removeprefix("http://").split(":")
+    _, writer = await asyncio.open_connection(host, int(port))
+    writer.write(
+        (
+            f"POST /api/consultations/{cid}/files?name=gone.txt HTTP/1.1\r\n"
+            f"Host: {host}:{port}\r\nOrigin: {server.url}\r\n"
+            f"X-CSRF-Token: {customer.http.csrf_cookie()}\r\n"
+            f"Cookie: {customer.http.cookie_header()}\r\nContent-Length: 4000000\r\n\r\n"
+        ).encode()
+        + b"a" * 0x60000  # more than a chunk: storing has begun
+    )
+    await writer.drain()
+    async with asyncio.timeout(WAIT):  # the server has begun storing it
+        while (await leftovers(server))[0] == 0:
+            await asyncio.sleep(0.02)
+    sock = writer.get_extra_info("socket")
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    writer.transport.abort()  # RST, not FIN
+    async with asyncio.timeout(WAIT):
+        while "client went away" not in caplog.text:
+            await asyncio.sleep(0.02)
+        while await leftovers(server) != (0, 0, []):
+            await asyncio.sleep(0.05)
+    errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert not errors, [r.getMessage() for r in errors]
