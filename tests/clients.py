@@ -4,6 +4,8 @@ Origin) and a Socket.IO client that records what it receives."""
 from __future__ import annotations
 
 import asyncio
+import socket
+import struct
 from collections import defaultdict
 from typing import Any
 
@@ -11,6 +13,13 @@ import aiohttp
 import socketio
 
 WAIT = 10.0  # every wait in the tests is bounded
+
+
+def reset(writer: asyncio.StreamWriter) -> None:
+    """Drop a raw connection as a vanished client does: RST, not an orderly FIN."""
+    sock = writer.get_extra_info("socket")
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    writer.transport.abort()
 
 
 class Http:

@@ -5,14 +5,12 @@ from __future__ import annotations
 import asyncio
 import base64
 import os
-import socket
-import struct
 
 import asyncpg
 import pytest
 
 from server.state import SIO
-from tests.clients import WAIT
+from tests.clients import WAIT, reset
 from tests.conftest import PG_ADMIN_DSN
 
 
@@ -85,9 +83,7 @@ async def test_clients_gone_during_the_websocket_handshake_do_not_hold_up_the_st
             ).encode()
         )
         await writer.drain()
-        sock = writer.get_extra_info("socket")
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-        writer.transport.abort()  # RST, not FIN
+        reset(writer)
     eio = server.app[SIO].eio
     async with asyncio.timeout(WAIT):
         while len(eio.sockets) < 5:  # the sessions the handshakes left

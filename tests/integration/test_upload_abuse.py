@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import socket
 import struct
 import zlib
 from pathlib import Path
@@ -17,7 +16,7 @@ from urllib.parse import unquote
 
 import pytest
 
-from tests.clients import WAIT
+from tests.clients import WAIT, reset
 from tests.flows import admitted_pair
 from tests.integration.test_files import download, leftovers, upload
 
@@ -213,9 +212,7 @@ async def test_an_upload_the_client_resets_leaves_nothing_and_no_error_in_the_lo
     async with asyncio.timeout(WAIT):  # the server has begun storing it
         while (await leftovers(server))[0] == 0:
             await asyncio.sleep(0.02)
-    sock = writer.get_extra_info("socket")
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-    writer.transport.abort()  # RST, not FIN
+    reset(writer)
     async with asyncio.timeout(WAIT):
         while "client went away" not in caplog.text:
             await asyncio.sleep(0.02)
