@@ -2,8 +2,8 @@
 makes a fresh data directory (keys, database, schema); then `--starts` restarts on it, as
 a node comes back after a crash or a deploy, and as the SIGKILL tests restart theirs some
 150 times a suite run. Each start is timed from the spawn until GET /readyz answers 200
-(polled every 10 ms), and the process is killed at once; its CPU until then comes from the
-kernel's accounting of the reaped child. Reports the median restart and the first start.
+(polled every 10 ms), with the CPU the process had spent by then; then it is killed, as the
+SIGKILL tests do. Reports the median restart and the first start.
 
 Run: python -m bench.start [--starts N] [--json PATH]"""
 
@@ -11,10 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import signal
 import statistics
-import subprocess
 import tempfile
 import time
 import urllib.error
@@ -22,42 +19,34 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from bench.servers import ROOT, _env, free_port, parley_executable
+from bench.servers import Server, cpu_seconds, spawn_parley
 
 POLL_SECONDS = 0.01
 START_LIMIT = 60.0
 
 
 def start_once(data_dir: Path, log_path: Path) -> tuple[float, float]:
-    """Spawn, wait for /readyz, SIGKILL: (seconds to ready, CPU seconds of the child)."""
-    port = free_port()
-    argv = [parley_executable(), "serve", "--port", str(port), "--data-dir", str(data_dir)]
-    with log_path.open("ab") as log:
-        began = time.perf_counter()
-        proc = subprocess.Popen(  # noqa: S603 (fixed arguments)
-            argv,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            env=_env(),
-            cwd=ROOT,
-        )
+    """Spawn, wait for /readyz, SIGKILL: (seconds to ready, CPU seconds of the node by then)."""
+    began = time.perf_counter()
+    server = spawn_parley(data_dir, log_path)
     try:
-        ready = wait_ready(proc, f"http://127.0.0.1:{port}/readyz") - began
+        ready = wait_ready(server) - began
+        cpu = cpu_seconds(server.pid)
     finally:
-        proc.send_signal(signal.SIGKILL)
-        _, _, usage = os.wait4(proc.pid, 0)
-        proc.returncode = -signal.SIGKILL  # reaped here, not by Popen
-    return ready, usage.ru_utime + usage.ru_stime
+        server.proc.kill()
+        server.proc.wait()
+        server.stop()  # closes its log
+    return ready, cpu
 
 
-def wait_ready(proc: subprocess.Popen[bytes], url: str) -> float:
+def wait_ready(server: Server) -> float:
+    """When /readyz first answered 200, polled more often than `wait_healthy` does."""
     deadline = time.perf_counter() + START_LIMIT
     while time.perf_counter() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"parley serve exited with {proc.returncode}")
+        if server.proc.poll() is not None:
+            raise RuntimeError(f"parley serve exited:\n{server.log_tail()}")
         try:
-            with urllib.request.urlopen(url, timeout=1) as r:  # noqa: S310 (loopback)
+            with urllib.request.urlopen(f"{server.url}/readyz", timeout=1) as r:  # noqa: S310
                 if r.status == 200:
                     return time.perf_counter()
         except (urllib.error.URLError, ConnectionError, TimeoutError):
