@@ -29,7 +29,7 @@ from server.config import Settings
 from server.guessing import GUESSING, Guessing, guessing
 from server.jobs import STALE_UPLOAD, retention_loop
 from server.keys import keyring_of
-from server.metrics import Metrics, allowed, networks_of, refuse, render
+from server.metrics import Fanout, Metrics, allowed, networks_of, refuse, render
 from server.ops_api import push_loop
 from server.precall import PRECALL
 from server.precall import routes as precall_routes
@@ -62,6 +62,7 @@ from signaling.chat import Chat
 from signaling.cluster import RedisCluster
 from signaling.consultations import Consultations
 from signaling.core import Core, Limits
+from signaling.fanout import RoutedRedisManager
 from signaling.files import Files
 from signaling.identity import SessionPolicy
 from signaling.lobby import Lobby
@@ -161,8 +162,15 @@ def create_app(settings: Settings, *, clock: Clock = utcnow) -> web.Application:
     db = Database(settings.db_url)
     metrics = app[METRICS] = Metrics()
     app[OBSERVER] = metrics
-    sio = make_server(settings.redis_url, max_event_bytes=settings.board_update_max_bytes)
+    sio = make_server(
+        settings.redis_url,
+        max_event_bytes=settings.board_update_max_bytes,
+        route=settings.redis_fanout == "consultation",
+        linger=settings.grace_seconds,
+    )
     notifier = SocketNotifier(sio)
+    if isinstance(sio.manager, RoutedRedisManager):
+        metrics.registry.register(Fanout(sio.manager))
     presence = Presence()
     cluster = (
         RedisCluster(
@@ -290,6 +298,8 @@ async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         await asyncio.gather(*writers, *readers, return_exceptions=True)
         await app[ADAPTER].close()
         await app[SIO].shutdown()
+        if isinstance(app[SIO].manager, RoutedRedisManager):
+            await app[SIO].manager.close()
         await app[CHAT].close()
         await app[ROOM].close()
         await app[BOARDS].close()

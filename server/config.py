@@ -67,6 +67,10 @@ class Settings(BaseSettings):
     public_url: str | None = None  # e.g. https://parley.example.com behind a proxy
     # several nodes: Redis carries emits and room state between them (none: one node)
     redis_url: str | None = None
+    # "consultation": a consultation's emits go on a Redis channel of its own, which only
+    # the nodes with one of its sockets read; "cluster": every emit on one channel, as
+    # python-socketio does (the step between for a rolling upgrade, docs/operations.md)
+    redis_fanout: Literal["consultation", "cluster"] = "consultation"
     node_id: str = Field(default_factory=lambda: uuid.uuid4().hex[:12], pattern=r"^[\w.-]{1,64}$")
     cluster_interval_seconds: float = Field(default=2.0, ge=0.1, le=60)
     client_dir: Path = Path(__file__).resolve().parent.parent / "client" / "dist"

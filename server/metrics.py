@@ -6,14 +6,17 @@ from __future__ import annotations
 import asyncio
 import hmac
 import ipaddress
+from collections.abc import Iterator
 
 from aiohttp import web
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from sqlalchemy import func, select
 
 from server.config import Settings
 from signaling.errors import NotAuthorised
+from signaling.fanout import RoutedRedisManager
 from signaling.ops import Ops
 from storage.addresses import Network, client_ip, parse_networks
 from storage.db import Database
@@ -94,6 +97,29 @@ class Metrics:
 
     def turn_issued(self) -> None:
         self.turn.inc()
+
+
+class Fanout:
+    """A collector of what this node's Redis fan-out received and how many consultation
+    room channels it listens to, read from the manager when scraped."""
+
+    def __init__(self, manager: RoutedRedisManager) -> None:
+        self.manager = manager
+
+    def collect(self) -> Iterator[Metric]:
+        received = CounterMetricFamily(
+            "parley_fanout_received",
+            "Messages this node received from other nodes through Redis, by channel",
+            labels=["channel"],
+        )
+        for channel in ("cluster", "room"):
+            received.add_metric([channel], self.manager.received[channel])
+        yield received
+        yield GaugeMetricFamily(
+            "parley_fanout_room_channels",
+            "Consultation room channels this node listens to",
+            value=len(self.manager.subscribed),
+        )
 
 
 def loop_tasks() -> float:

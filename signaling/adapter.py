@@ -1,6 +1,6 @@
-"""The Socket.IO adapter: the only module that imports socketio. It authenticates
-connections, parses and dispatches events to the core, turns errors into acknowledgements
-and implements the core's Notifier port."""
+"""The Socket.IO adapter: with its Redis fan-out (signaling.fanout), the only module that
+imports socketio. It authenticates connections, parses and dispatches events to the core,
+turns errors into acknowledgements and implements the core's Notifier port."""
 
 from __future__ import annotations
 
@@ -29,6 +29,7 @@ from signaling.errors import (
     PayloadTooLarge,
     UnknownEvent,
 )
+from signaling.fanout import LINGER_SECONDS, RoutedRedisManager
 from signaling.identity import cookie_names, resolve, still_valid, touch
 from signaling.limits import Bucket
 from signaling.lobby import Lobby
@@ -86,11 +87,17 @@ def event_size(data: Any) -> int:
     return len(json.dumps(data, separators=(",", ":"), default=attachment)) + binary
 
 
-def make_server(redis_url: str | None = None, max_event_bytes: int = 0) -> socketio.AsyncServer:
-    """The Socket.IO server; with a Redis URL its emits reach the sockets of every node
-    (python-socketio's Redis manager, one channel for the cluster)."""
+def make_server(
+    redis_url: str | None = None,
+    max_event_bytes: int = 0,
+    *,
+    route: bool = True,
+    linger: float = LINGER_SECONDS,
+) -> socketio.AsyncServer:
+    """The Socket.IO server; with a Redis URL its emits reach the sockets of every node, a
+    consultation's on its own channel (`route`, `linger`: see signaling.fanout)."""
     client_manager = (
-        socketio.AsyncRedisManager(redis_url, channel="parley:socketio") if redis_url else None
+        RoutedRedisManager(redis_url, route=route, linger=linger) if redis_url else None
     )
     return socketio.AsyncServer(
         async_mode="aiohttp",

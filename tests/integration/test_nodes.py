@@ -7,6 +7,8 @@ moderation, a Redis restart, and a node killed under its customer."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,10 +16,11 @@ from typing import Any
 from urllib.parse import quote
 
 import pytest
+import redis.asyncio as redis_client
 
 from tests.boards import YClient, add_element, element_ids
 from tests.clients import WAIT, Http, Socket
-from tests.flows import Advisor, Customer, join_customer, login_advisor
+from tests.flows import Advisor, Customer, invite_consultation, join_customer, login_advisor
 from tests.integration.test_webrtc import (
     ADVISOR_LUMA,
     ADVISOR_TONE_HZ,
@@ -50,8 +53,11 @@ def backend(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
-@pytest.fixture
-async def cluster(tmp_path: Path, database_url: str) -> AsyncIterator[Cluster]:
+@contextlib.asynccontextmanager
+async def running(
+    tmp_path: Path, database_url: str, extra: dict[str, dict[str, str]] | None = None
+) -> AsyncIterator[Cluster]:
+    """Nodes a and b on a Redis of their own; `extra` adds to a node's environment."""
     redis = RedisServer()
     await redis.start()
     env = {
@@ -62,9 +68,14 @@ async def cluster(tmp_path: Path, database_url: str) -> AsyncIterator[Cluster]:
         "PARLEY_GRACE_SECONDS": "20",
         "PARLEY_LOGIN_FAILURES_PER_MINUTE": str(GUESSES),
     }
+    extra = extra or {}
     seed = await seed_advisor(database_url)
-    a = Node(tmp_path / "a", database_url, {**env, "PARLEY_NODE_ID": "node-a"})
-    b = Node(tmp_path / "b", database_url, {**env, "PARLEY_NODE_ID": "node-b"})
+    a = Node(
+        tmp_path / "a", database_url, {**env, "PARLEY_NODE_ID": "node-a", **extra.get("a", {})}
+    )
+    b = Node(
+        tmp_path / "b", database_url, {**env, "PARLEY_NODE_ID": "node-b", **extra.get("b", {})}
+    )
     try:
         await asyncio.gather(a.start(), b.start())
         yield Cluster(a, b, redis, seed)
@@ -75,6 +86,12 @@ async def cluster(tmp_path: Path, database_url: str) -> AsyncIterator[Cluster]:
         await asyncio.gather(a.close_clients(), b.close_clients())
         await asyncio.gather(a.stop(), b.stop())
         await redis.stop()
+
+
+@pytest.fixture
+async def cluster(tmp_path: Path, database_url: str) -> AsyncIterator[Cluster]:
+    async with running(tmp_path, database_url) as nodes:
+        yield nodes
 
 
 async def pair_across(cluster: Cluster) -> tuple[Advisor, Customer, str, str]:
@@ -148,16 +165,16 @@ async def test_a_consultation_across_two_nodes(cluster: Cluster) -> None:
     mine, theirs = YClient(customer.sock, cid), YClient(advisor.sock, cid)
     await mine.sync()
     await theirs.sync()
-    await mine.draw(add_element("from-a", type="rectangle"))
+    await mine.draw(add_element("from-node-a", type="rectangle"))
     await theirs.receive()
-    await theirs.draw(add_element("from-b", type="ellipse"))
+    await theirs.draw(add_element("from-node-b", type="ellipse"))
     await mine.receive()
-    assert element_ids(mine.doc) == element_ids(theirs.doc) == ["from-a", "from-b"]
+    assert element_ids(mine.doc) == element_ids(theirs.doc) == ["from-node-a", "from-node-b"]
     # each node's own copy has both: a fresh document synced through either node
     for sock in (customer.sock, advisor.sock):
         fresh = YClient(sock, cid)
         await fresh.sync()
-        assert element_ids(fresh.doc) == ["from-a", "from-b"]
+        assert element_ids(fresh.doc) == ["from-node-a", "from-node-b"]
 
     # a file uploaded on node a is downloaded from node b
     status, body = await customer.http.post(
@@ -322,3 +339,102 @@ async def test_the_button_counts_advisors_on_every_node(cluster: Cluster) -> Non
         await available(button, team, False)
     finally:
         await button.close()
+
+
+# -- a consultation's traffic goes only to the nodes that serve it --------------------------
+
+
+async def fanout(node: Node) -> dict[str, float]:
+    """The node's fan-out figures from /metrics: messages received per channel kind, and
+    the room channels it listens to."""
+    http = Http(node.url)
+    try:
+        async with http.session.get(f"{node.url}/metrics") as resp:
+            assert resp.status == 200
+            text = await resp.text()
+    finally:
+        await http.close()
+    figures = {}
+    for name, pattern in {
+        "cluster": r'parley_fanout_received_total\{channel="cluster"\}',
+        "room": r'parley_fanout_received_total\{channel="room"\}',
+        "channels": r"parley_fanout_room_channels",
+    }.items():
+        found = re.search(rf"^{pattern} (\S+)$", text, re.M)
+        assert found is not None, name
+        figures[name] = float(found.group(1))
+    return figures
+
+
+async def listeners(cluster: Cluster, room: str) -> int:
+    """How many nodes Redis delivers the room's channel to."""
+    client = redis_client.from_url(cluster.redis.url)
+    try:
+        [(_, count)] = await client.pubsub_numsub(f"parley:socketio:{room}")
+        return int(count)
+    finally:
+        await client.aclose()
+
+
+async def admitted_on(node: Node, seed: dict[str, str]) -> tuple[Advisor, Customer, str]:
+    """An invite consultation with both people on `node`, both in the room."""
+    advisor = await login_advisor(node, seed)
+    cid, token = await invite_consultation(advisor)
+    customer = await join_customer(node, invite=token, first="Max")
+    ref = {"consultation_id": cid, "participant_id": customer.participant_id}
+    await advisor.sock.ok("lobby_admit", ref)
+    await customer.sock.until("lobby_state", lambda d: d["status"] == "admitted")
+    await advisor.sock.ok("room_join", {"consultation_id": cid})
+    await customer.sock.ok("room_join", {"consultation_id": cid})
+    return advisor, customer, cid
+
+
+MESSAGES = 40
+
+
+async def test_a_node_reads_only_the_consultations_it_serves(cluster: Cluster) -> None:
+    advisor, customer, across, _ = await pair_across(cluster)
+    assert await listeners(cluster, f"consultation:{across}") == 2
+    here, guest, local = await admitted_on(cluster.a, cluster.seed)
+    assert await listeners(cluster, f"consultation:{local}") == 1  # node a only
+    assert (await fanout(cluster.b))["channels"] >= 2  # the room and the advisor's member room
+
+    before = await fanout(cluster.b)
+    for i in range(MESSAGES):  # said on node a, to people on node a
+        await chat(here.sock, local, f"local-{i:03d}", "nur hier")
+    await guest.sock.until("chat_message", lambda d: d["client_id"] == f"local-{MESSAGES - 1:03d}")
+    await chat(customer.sock, across, "across-001", "und drueben?")  # node a to node b
+    await advisor.sock.until("chat_message", lambda d: d["client_id"] == "across-001")
+    after = await fanout(cluster.b)
+    # node b got the one message for its advisor, and none of the consultation it does not
+    # serve (on python-socketio's one channel it would have decoded all of them)
+    assert after["room"] - before["room"] >= 1
+    assert after["room"] - before["room"] + after["cluster"] - before["cluster"] < MESSAGES / 4
+    assert not [m for m in advisor.sock.received("chat_message") if m["consultation_id"] == local]
+
+
+async def test_nodes_routing_and_not_routing_work_together_and_let_channels_go(
+    tmp_path: Path, database_url: str
+) -> None:
+    """Node a publishes on the one channel (`PARLEY_REDIS_FANOUT=cluster`, the step between
+    in a rolling upgrade), node b per consultation; the consultation notices nothing. Once
+    everyone has left, both let the room channels go after the grace period."""
+    extra = {"a": {"PARLEY_REDIS_FANOUT": "cluster", "PARLEY_GRACE_SECONDS": "2"}}
+    extra["b"] = {"PARLEY_GRACE_SECONDS": "2"}
+    async with running(tmp_path, database_url, extra) as nodes:
+        advisor, customer, cid, _ = await pair_across(nodes)
+        assert await listeners(nodes, f"consultation:{cid}") == 2
+        a_before, b_before = await fanout(nodes.a), await fanout(nodes.b)
+        await chat(customer.sock, cid, "from-node-a", "vom Knoten a")
+        await advisor.sock.until("chat_message", lambda d: d["client_id"] == "from-node-a")
+        await chat(advisor.sock, cid, "from-node-b", "vom Knoten b")
+        await customer.sock.until("chat_message", lambda d: d["client_id"] == "from-node-b")
+        a_after, b_after = await fanout(nodes.a), await fanout(nodes.b)
+        assert b_after["cluster"] > b_before["cluster"]  # a's emits came on the one channel
+        assert a_after["room"] > a_before["room"]  # b's on the room's own
+
+        await asyncio.gather(customer.sock.close(), advisor.sock.close())
+        async with asyncio.timeout(WAIT):
+            while await listeners(nodes, f"consultation:{cid}"):
+                await asyncio.sleep(0.2)
+        assert (await fanout(nodes.a))["channels"] == (await fanout(nodes.b))["channels"] == 0
