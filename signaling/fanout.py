@@ -37,6 +37,9 @@ ROUTED_PREFIXES = ("consultation:", "member:")  # signaling.ports.consultation_r
 LINGER_SECONDS = 60.0
 CONFIRM_SECONDS = 2.0  # a join waits this long for Redis to confirm the room's channel
 RETRY_SECONDS = (0.1, 0.5, 1.0, 2.0)
+OUTBOX = 10_000  # messages waiting for Redis; more are dropped (Redis down or far behind)
+BATCH = 500  # messages in one pipeline
+FLUSH_SECONDS = 1.0  # a stopping node's last messages get this long to go out
 
 
 def routed(room: Any) -> bool:
@@ -72,6 +75,9 @@ class RoutedRedisManager(AsyncPubSubManager):  # type: ignore[misc]
         self.dirty: set[str] = set()
         self.wake = asyncio.Event()
         self.worker: asyncio.Task[None] | None = None
+        self.outbox: asyncio.Queue[tuple[str, str, asyncio.Future[None]]] = asyncio.Queue(OUTBOX)
+        self.publisher: asyncio.Task[None] | None = None
+        self.dropped = 0
 
     # -- which rooms this node listens to ------------------------------------------------------
 
@@ -163,12 +169,55 @@ class RoutedRedisManager(AsyncPubSubManager):  # type: ignore[misc]
     # -- the pub/sub backend -------------------------------------------------------------------
 
     async def _publish(self, data: dict[str, Any]) -> None:
+        """Through the outbox, which one task publishes in order (see `_publisher`); returns
+        once Redis has the message, so that what a node acknowledges it has relayed."""
         room = data.get("room") if data.get("method") == "emit" else None
         channel = f"{self.prefix}{room}" if self.route and routed(room) else self.channel
+        loop = asyncio.get_running_loop()
+        if self.publisher is None:  # an HTTP request may emit before the first socket
+            self.publisher = loop.create_task(self._publisher())
+        sent = loop.create_future()
         try:
-            await self.redis.publish(channel, self.json.dumps(data))
-        except (RedisError, OSError) as exc:
-            log.error("fan-out: publishing to the other nodes failed: %s", type(exc).__name__)
+            self.outbox.put_nowait((channel, self.json.dumps(data), sent))
+        except asyncio.QueueFull:
+            self.dropped += 1
+            if self.dropped == 1 or self.dropped % OUTBOX == 0:
+                log.error("fan-out: %d messages wait for Redis; %d dropped", OUTBOX, self.dropped)
+            return
+        await sent
+
+    async def _publisher(self) -> None:
+        """Everything this node says to the others, in the order it was said, as pipelines
+        of the messages waiting (up to BATCH) on one connection at a time. Publishing each
+        emit on its own took a pool connection per emit in flight: a burst ran out of the
+        pool's 100 (each emit over it lost) and could overtake itself on two connections."""
+        failures = 0
+        while True:
+            batch = [await self.outbox.get()]
+            while len(batch) < BATCH and not self.outbox.empty():
+                batch.append(self.outbox.get_nowait())
+            try:
+                async with self.redis.pipeline(transaction=False) as pipe:
+                    for channel, payload, _ in batch:
+                        pipe.publish(channel, payload)
+                    await pipe.execute()
+                failures = 0
+            except (RedisError, OSError) as exc:
+                # redis-py has retried already: these are lost, as on python-socketio's
+                # manager; the clients resume what matters from the database
+                log.error(
+                    "fan-out: %d messages to the other nodes lost: %s",
+                    len(batch),
+                    type(exc).__name__,
+                )
+                failures += 1
+            finally:
+                for _, _, sent in batch:
+                    if not sent.done():
+                        sent.set_result(None)
+                    self.outbox.task_done()
+            if failures:
+                await asyncio.sleep(RETRY_SECONDS[min(failures, len(RETRY_SECONDS)) - 1])
 
     async def _listen(self) -> Any:
         """The messages of the cluster's channel and of this node's room channels; every
@@ -212,8 +261,14 @@ class RoutedRedisManager(AsyncPubSubManager):  # type: ignore[misc]
                     self._confirm(room)
 
     async def close(self) -> None:
-        """The node stops: the listener and the subscriptions' task end, Redis is let go."""
-        tasks = [t for t in (self.worker, getattr(self, "thread", None)) if t is not None]
+        """The node stops: what is in the outbox goes out (briefly), the tasks end, Redis is
+        let go."""
+        if self.publisher is not None:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.outbox.join(), FLUSH_SECONDS)
+        tasks = [
+            t for t in (self.worker, self.publisher, getattr(self, "thread", None)) if t is not None
+        ]
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)

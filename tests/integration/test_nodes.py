@@ -67,6 +67,7 @@ async def running(
         "PARLEY_CLUSTER_INTERVAL_SECONDS": str(INTERVAL),
         "PARLEY_GRACE_SECONDS": "20",
         "PARLEY_LOGIN_FAILURES_PER_MINUTE": str(GUESSES),
+        "PARLEY_EVENTS_PER_SECOND": "100000",  # the burst test's, not a limit test
     }
     extra = extra or {}
     seed = await seed_advisor(database_url)
@@ -438,3 +439,44 @@ async def test_nodes_routing_and_not_routing_work_together_and_let_channels_go(
             while await listeners(nodes, f"consultation:{cid}"):
                 await asyncio.sleep(0.2)
         assert (await fanout(nodes.a))["channels"] == (await fanout(nodes.b))["channels"] == 0
+
+
+TABS = 40  # advisor sockets in the room, each with a burst in flight
+BURST = 10  # signals each of them sends without waiting for the answers
+
+
+async def test_a_burst_across_nodes_arrives_whole(cluster: Cluster) -> None:
+    """Hundreds of emits in flight at once on one node (more than a Redis connection pool
+    holds) all reach the other node: 40 advisor sockets on node b send 10 ICE candidates
+    each, all at once, to the customer on node a."""
+    advisor, customer, cid, _ = await pair_across(cluster)
+    tabs = [await cluster.b.socket(advisor.http) for _ in range(TABS)]
+    try:
+        for tab in tabs:
+            await tab.ok("room_join", {"consultation_id": cid})
+
+        def signal(i: int, j: int) -> dict[str, Any]:
+            line = f"candidate:{i:02d}{j:02d} 1 udp 2122260223 192.0.2.2 54321 typ host"
+            return {
+                "consultation_id": cid,
+                "to": customer.participant_id,
+                "candidate": {"candidate": line, "sdpMid": "0", "sdpMLineIndex": 0},
+            }
+
+        acks = await asyncio.gather(
+            *(
+                tab.call("rtc_signal", signal(i, j))
+                for i, tab in enumerate(tabs)
+                for j in range(BURST)
+            )
+        )
+        assert all(ack["ok"] for ack in acks), [a for a in acks if not a["ok"]][:3]
+        expected = {f"{i:02d}{j:02d}" for i in range(TABS) for j in range(BURST)}
+        seen: set[str] = set()
+        async with asyncio.timeout(WAIT):
+            while seen != expected:
+                data = await customer.sock.next("rtc_signal")
+                seen.add(data["candidate"]["candidate"].split(" ", 1)[0].removeprefix("candidate:"))
+        assert len(customer.sock.received("rtc_signal")) == TABS * BURST  # none twice
+    finally:
+        await asyncio.gather(*(tab.close() for tab in tabs))
