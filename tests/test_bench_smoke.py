@@ -212,3 +212,20 @@ def test_start_times_a_first_start_and_restarts(tmp_path: Path) -> None:
     assert result["starts"] == 1 and len(result["restart_s"]) == 1, result
     assert result["first_s"] > 0 and result["restart_median_s"] > 0, result
     assert result["first_cpu_s"] > 0 and result["restart_cpu_median_s"] > 0, result
+
+
+@pytest.mark.e2e
+@pytest.mark.postgres
+def test_bystander_runs_both_layouts(tmp_path: Path) -> None:
+    """`python -m bench.bystander` (what a consultation's traffic costs a node that serves
+    none of it) runs its three nodes in both fan-out layouts and reports figures."""
+    result = run_json(
+        "bench.bystander",
+        tmp_path / "bystander.json",
+        *("--runs", "1", "--pairs", "4", "--rate", "100", "--duration", "1"),
+        *("--warmup", "0.5", "--drain", "1"),
+    )
+    assert [r["layout"] for r in result["runs"]] == ["room", "cluster"], result
+    for run in result["runs"]:
+        assert run["throughput msg/s"] > 0 and run["bystander µs per message"] > 0, run
+    assert set(result["ratio room/cluster"]) >= {"bystander µs per message"}, result
