@@ -63,7 +63,9 @@ class RoutedRedisManager(AsyncPubSubManager):  # type: ignore[misc]
         super().__init__(channel=channel)
         self.route = route
         self.linger = linger
-        self.redis = redis.from_url(url)
+        # bounded, so that a Redis that hangs holds up emits for seconds, not for ever (the
+        # listener's blocking read is not bounded by it: redis-py waits for the next message)
+        self.redis = redis.from_url(url, socket_timeout=5, socket_connect_timeout=5)
         self.pubsub = self.redis.pubsub()
         self.prefix = f"{channel}:"
         self.received: Counter[str] = Counter()  # messages from Redis: "cluster", "room"
