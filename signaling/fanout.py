@@ -80,6 +80,7 @@ class RoutedRedisManager(AsyncPubSubManager):  # type: ignore[misc]
         self.outbox: asyncio.Queue[tuple[str, str, asyncio.Future[None]]] = asyncio.Queue(OUTBOX)
         self.publisher: asyncio.Task[None] | None = None
         self.dropped = 0
+        self.failing = False  # the last pipeline failed (after redis-py's retries)
 
     # -- which rooms this node listens to ------------------------------------------------------
 
@@ -172,7 +173,8 @@ class RoutedRedisManager(AsyncPubSubManager):  # type: ignore[misc]
 
     async def _publish(self, data: dict[str, Any]) -> None:
         """Through the outbox, which one task publishes in order (see `_publisher`); returns
-        once Redis has the message, so that what a node acknowledges it has relayed."""
+        once Redis has the message, so that what a node acknowledges it has relayed; at once
+        while Redis is failing, so that a node goes on serving its own sockets."""
         room = data.get("room") if data.get("method") == "emit" else None
         channel = f"{self.prefix}{room}" if self.route and routed(room) else self.channel
         loop = asyncio.get_running_loop()
@@ -186,7 +188,8 @@ class RoutedRedisManager(AsyncPubSubManager):  # type: ignore[misc]
             if self.dropped == 1 or self.dropped % OUTBOX == 0:
                 log.error("fan-out: %d messages wait for Redis; %d dropped", OUTBOX, self.dropped)
             return
-        await sent
+        if not self.failing:  # Redis is failing: answer now, the message waits its turn
+            await sent
 
     async def _publisher(self) -> None:
         """Everything this node says to the others, in the order it was said, as pipelines
@@ -204,6 +207,7 @@ class RoutedRedisManager(AsyncPubSubManager):  # type: ignore[misc]
                         pipe.publish(channel, payload)
                     await pipe.execute()
                 failures = 0
+                self.failing = False
             except (RedisError, OSError) as exc:
                 # redis-py has retried already: these are lost, as on python-socketio's
                 # manager; the clients resume what matters from the database
@@ -213,6 +217,7 @@ class RoutedRedisManager(AsyncPubSubManager):  # type: ignore[misc]
                     type(exc).__name__,
                 )
                 failures += 1
+                self.failing = True
             finally:
                 for _, _, sent in batch:
                     if not sent.done():

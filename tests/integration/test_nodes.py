@@ -480,3 +480,16 @@ async def test_a_burst_across_nodes_arrives_whole(cluster: Cluster) -> None:
         assert len(customer.sock.received("rtc_signal")) == TABS * BURST  # none twice
     finally:
         await asyncio.gather(*(tab.close() for tab in tabs))
+
+
+async def test_with_redis_down_a_node_goes_on_serving_its_own_sockets(cluster: Cluster) -> None:
+    """Redis stops for good: a consultation whose people are all on one node goes on, its
+    events answered and delivered without waiting each time for Redis to fail again."""
+    advisor, customer, cid = await admitted_on(cluster.a, cluster.seed)
+    await cluster.redis.stop()
+    async with asyncio.timeout(WAIT):  # ten messages, not ten rounds of redis-py's retries
+        for i in range(10):
+            await chat(customer.sock, cid, f"no-redis-{i:02d}", "geht es noch?")
+            await advisor.sock.until(
+                "chat_message", lambda d, i=i: d["client_id"] == f"no-redis-{i:02d}"
+            )
