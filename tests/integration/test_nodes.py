@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ from urllib.parse import quote
 
 import pytest
 import redis.asyncio as redis_client
+import socketio
 
 from tests.boards import YClient, add_element, element_ids
 from tests.clients import WAIT, Http, Socket
@@ -493,3 +495,40 @@ async def test_with_redis_down_a_node_goes_on_serving_its_own_sockets(cluster: C
             await advisor.sock.until(
                 "chat_message", lambda d, i=i: d["client_id"] == f"no-redis-{i:02d}"
             )
+
+
+async def test_the_one_channel_setting_speaks_with_nodes_of_the_version_before(
+    tmp_path: Path, database_url: str
+) -> None:
+    """The step between of a rolling upgrade (docs/operations.md): with
+    `PARLEY_REDIS_FANOUT=cluster` a node and one of the version before, which used
+    python-socketio's own `AsyncRedisManager` on `parley:socketio`, hear each other. That
+    node is stood in for by python-socketio's manager itself (write-only) and by a plain
+    subscriber to its channel."""
+    async with running(tmp_path, database_url, {"a": {"PARLEY_REDIS_FANOUT": "cluster"}}) as nodes:
+        advisor, customer, cid = await admitted_on(nodes.a, nodes.seed)
+        client = redis_client.from_url(nodes.redis.url)
+        old_channel = client.pubsub(ignore_subscribe_messages=True)
+        old_node = socketio.AsyncRedisManager(
+            nodes.redis.url, channel="parley:socketio", write_only=True
+        )
+        try:
+            await old_channel.subscribe("parley:socketio")
+            room = f"consultation:{cid}"
+            await chat(customer.sock, cid, "to-the-old-node", "hallo")
+            async with asyncio.timeout(WAIT):  # on the old channel, in the old format
+                while True:
+                    message = await old_channel.get_message(timeout=WAIT)
+                    said = json.loads(message["data"]) if message else {}
+                    if said.get("event") == "chat_message" and said["room"] == room:
+                        break
+            assert said["method"] == "emit" and said["data"][0]["client_id"] == "to-the-old-node"
+
+            relayed = {**said["data"][0], "client_id": "from-the-old-node", "seq": 999}
+            await old_node.emit("chat_message", relayed, room=room)
+            await advisor.sock.until("chat_message", lambda d: d["seq"] == relayed["seq"])
+        finally:
+            await old_channel.aclose()
+            await client.aclose()
+            if old_node.redis is not None:
+                await old_node.redis.aclose()
