@@ -11,7 +11,12 @@ does. Reports per run the bystander's CPU (share of a core over the relay, from 
 rusage, and µs per message sent), the two serving nodes' CPU per message, throughput and
 p99, and the median ratio room/cluster of each over the run pairs.
 
-Run: python -m bench.bystander [--runs 5] [--pairs 100] [--rate 2000] [--duration 10]"""
+`--together` puts both sides of every pair on node 1 (and leaves out node 2): each signal
+then goes to a room that node 1 listens to itself, so Redis sends it back to its sender,
+as for every consultation whose people are on the same node.
+
+Run: python -m bench.bystander [--runs 5] [--pairs 100] [--rate 2000] [--duration 10]
+[--together]"""
 
 from __future__ import annotations
 
@@ -126,7 +131,7 @@ def table(result: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-async def measure(runs: int, cfg: RelayConfig) -> dict[str, Any]:
+async def measure(runs: int, cfg: RelayConfig, together: bool = False) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="parley-bench-bystander-") as tmp_name:
         tmp = Path(tmp_name)
         async with fresh_database() as database_url, private_redis(tmp / "redis.log") as url:
@@ -137,7 +142,7 @@ async def measure(runs: int, cfg: RelayConfig) -> dict[str, Any]:
                 "PARLEY_KEKS": shared_keks(),
                 "PARLEY_BLOB_STORE": "database",
             }
-            dirs = [tmp / f"node-{i + 1}" for i in range(3)]
+            dirs = [tmp / f"node-{i + 1}" for i in range(2 if together else 3)]
             account = await asyncio.to_thread(prepare_parley, dirs[0], env)
 
             def spawn(layout: str, run: int) -> Trio:
@@ -155,7 +160,7 @@ async def measure(runs: int, cfg: RelayConfig) -> dict[str, Any]:
                     for node in started:
                         node.stop()
                     raise
-                return Trio(layout, started[:2], bystander=started[2])
+                return Trio(layout, started[:-1], bystander=started[-1])
 
             results = await interleave(
                 runs,
@@ -168,7 +173,8 @@ async def measure(runs: int, cfg: RelayConfig) -> dict[str, Any]:
                 ),
                 LAYOUTS,
             )
-    return {"config": asdict(cfg) | {"runs": runs}, **report(results)}
+    config = asdict(cfg) | {"runs": runs, "together": together}
+    return {"config": config, **report(results)}
 
 
 def main() -> None:
@@ -179,12 +185,13 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=10.0)
     parser.add_argument("--warmup", type=float, default=2.0)
     parser.add_argument("--drain", type=float, default=3.0)
+    parser.add_argument("--together", action="store_true", help="both sides on node 1")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     if args.runs < 1 or args.pairs < 1 or args.rate <= 0 or args.duration <= 0:
         parser.error("--runs and --pairs at least 1, --rate and --duration above 0")
     cfg = RelayConfig(args.pairs, args.rate, args.duration, args.warmup, args.drain)
-    result = asyncio.run(measure(args.runs, cfg))
+    result = asyncio.run(measure(args.runs, cfg, args.together))
     print(table(result))
     if args.json is not None:
         args.json.write_text(json.dumps(result, indent=2))
