@@ -25,13 +25,12 @@ import asyncio
 import json
 import statistics
 import sys
-import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 from bench.ab import interleave
-from bench.nodes import NODE_ENV, fresh_database, private_redis, shared_keks
+from bench.nodes import services
 from bench.relay import RelayConfig, RelayResult, connect, new_socket, parley_login, run_relay
 from bench.servers import (
     Nodes,
@@ -132,47 +131,38 @@ def table(result: dict[str, Any]) -> str:
 
 
 async def measure(runs: int, cfg: RelayConfig, together: bool = False) -> dict[str, Any]:
-    with tempfile.TemporaryDirectory(prefix="parley-bench-bystander-") as tmp_name:
-        tmp = Path(tmp_name)
-        async with fresh_database() as database_url, private_redis(tmp / "redis.log") as url:
-            env = {
-                **NODE_ENV,
-                "PARLEY_DATABASE_URL": database_url,
-                "PARLEY_REDIS_URL": url,
-                "PARLEY_KEKS": shared_keks(),
-                "PARLEY_BLOB_STORE": "database",
-            }
-            dirs = [tmp / f"node-{i + 1}" for i in range(2 if together else 3)]
-            account = await asyncio.to_thread(prepare_parley, dirs[0], env)
+    async with services("parley-bench-bystander-") as (tmp, env):
+        dirs = [tmp / f"node-{i + 1}" for i in range(2 if together else 3)]
+        account = await asyncio.to_thread(prepare_parley, dirs[0], env)
 
-            def spawn(layout: str, run: int) -> Trio:
-                started: list[Server] = []
-                try:
-                    for i, data_dir in enumerate(dirs):
-                        node_env = {
-                            **env,
-                            "PARLEY_REDIS_FANOUT": FANOUT[layout],
-                            "PARLEY_NODE_ID": f"{layout}-{run + 1}-n{i + 1}",
-                        }
-                        log = tmp / f"{layout}-{run}-node{i + 1}.log"
-                        started.append(spawn_parley(data_dir, log, node_env))
-                except BaseException:
-                    for node in started:
-                        node.stop()
-                    raise
-                return Trio(layout, started[:-1], bystander=started[-1])
+        def spawn(layout: str, run: int) -> Trio:
+            started: list[Server] = []
+            try:
+                for i, data_dir in enumerate(dirs):
+                    node_env = {
+                        **env,
+                        "PARLEY_REDIS_FANOUT": FANOUT[layout],
+                        "PARLEY_NODE_ID": f"{layout}-{run + 1}-n{i + 1}",
+                    }
+                    log = tmp / f"{layout}-{run}-node{i + 1}.log"
+                    started.append(spawn_parley(data_dir, log, node_env))
+            except BaseException:
+                for node in started:
+                    node.stop()
+                raise
+            return Trio(layout, started[:-1], bystander=started[-1])
 
-            results = await interleave(
-                runs,
-                spawn,
-                lambda trio, run: drive(trio, account, cfg, run),
-                cfg.warmup + cfg.duration + cfg.drain + RUN_SLACK,
-                lambda r: (
-                    f"bystander {r.bystander_cpu:.0%} of a core, "
-                    f"{r.relay.throughput:.0f} msg/s, p99 {r.relay.p99_ms:.1f} ms"
-                ),
-                LAYOUTS,
-            )
+        results = await interleave(
+            runs,
+            spawn,
+            lambda trio, run: drive(trio, account, cfg, run),
+            cfg.warmup + cfg.duration + cfg.drain + RUN_SLACK,
+            lambda r: (
+                f"bystander {r.bystander_cpu:.0%} of a core, "
+                f"{r.relay.throughput:.0f} msg/s, p99 {r.relay.p99_ms:.1f} ms"
+            ),
+            LAYOUTS,
+        )
     config = asdict(cfg) | {"runs": runs, "together": together}
     return {"config": config, **report(results)}
 

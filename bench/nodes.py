@@ -369,18 +369,28 @@ def part(
     }
 
 
-async def workload(cfg: NodesConfig, runs: int) -> dict[str, Any]:
-    with tempfile.TemporaryDirectory(prefix="parley-bench-nodes-") as tmp_name:
+@contextlib.asynccontextmanager
+async def services(prefix: str) -> AsyncIterator[tuple[Path, dict[str, str]]]:
+    """A temporary directory, a fresh database and a private Redis; yields the directory
+    and the environment every node of the layout shares."""
+    with tempfile.TemporaryDirectory(prefix=prefix) as tmp_name:
         tmp = Path(tmp_name)
         async with fresh_database() as database_url, private_redis(tmp / "redis.log") as url:
-            env = {
-                **NODE_ENV,
-                "PARLEY_DATABASE_URL": database_url,
-                "PARLEY_REDIS_URL": url,
-                "PARLEY_KEKS": shared_keks(),
-                "PARLEY_BLOB_STORE": "database",  # any node serves any file
-            }
-            return await measure(cfg, runs, tmp, env)
+            yield (
+                tmp,
+                {
+                    **NODE_ENV,
+                    "PARLEY_DATABASE_URL": database_url,
+                    "PARLEY_REDIS_URL": url,
+                    "PARLEY_KEKS": shared_keks(),
+                    "PARLEY_BLOB_STORE": "database",  # any node serves any file
+                },
+            )
+
+
+async def workload(cfg: NodesConfig, runs: int) -> dict[str, Any]:
+    async with services("parley-bench-nodes-") as (tmp, env):
+        return await measure(cfg, runs, tmp, env)
 
 
 async def measure(cfg: NodesConfig, runs: int, tmp: Path, env: dict[str, str]) -> dict[str, Any]:

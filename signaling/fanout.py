@@ -31,12 +31,13 @@ import redis.asyncio as redis
 from redis.exceptions import RedisError
 from socketio.async_pubsub_manager import AsyncPubSubManager
 
+from signaling.cluster import RETRY_SECONDS  # the same backoff as the cluster's presence
+
 log = logging.getLogger(__name__)
 
 ROUTED_PREFIXES = ("consultation:", "member:")  # signaling.ports.consultation_room, member_room
 LINGER_SECONDS = 60.0
 CONFIRM_SECONDS = 2.0  # a join waits this long for Redis to confirm the room's channel
-RETRY_SECONDS = (0.1, 0.5, 1.0, 2.0)
 OUTBOX = 10_000  # messages waiting for Redis; more are dropped (Redis down or far behind)
 BATCH = 500  # messages in one pipeline
 FLUSH_SECONDS = 1.0  # a stopping node's last messages get this long to go out
