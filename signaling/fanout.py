@@ -14,6 +14,10 @@ node publishes after a join was answered reaches the joined socket. It unsubscri
 `linger` seconds after its last socket left (the app passes the grace period, in which a
 dropped participant comes back), so reloads and reconnects do not churn.
 
+One task publishes what the node says, in the order it said it, as pipelines; an emit
+returns once Redis has it (so what a node acknowledges it has relayed), except while Redis
+is failing, when the node answers at once and goes on serving its own sockets.
+
 `route=False` publishes everything on the cluster's channel, as python-socketio does, while
 still listening to the room channels: the step between for a rolling upgrade from a version
 without routing (docs/operations.md)."""
