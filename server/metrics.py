@@ -109,7 +109,7 @@ class Fanout:
     def collect(self) -> Iterator[Metric]:
         received = CounterMetricFamily(
             "parley_fanout_received",
-            "Messages this node received from other nodes through Redis, by channel",
+            "Messages this node received through Redis, by channel (its own come back too)",
             labels=["channel"],
         )
         for channel in ("cluster", "room"):
