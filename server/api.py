@@ -41,7 +41,7 @@ from signaling.protocol import (
     parse,
 )
 from signaling.rules import Actor
-from storage.models import Account, AuthSession, Team
+from storage.models import Account, AuthSession, ParticipantStatus, Team
 from storage.passwords import verify_password
 from storage.repositories import AccountRepository, AuthSessionRepository, TeamRepository
 from storage.tokens import hash_token, new_token
@@ -269,12 +269,12 @@ async def join_invite_facts(request: web.Request) -> web.Response:
 @routes.post("/api/join")
 async def join(request: web.Request) -> web.Response:
     body = parse(JoinBody, await read_json(request))
-    participant, token = await request.app[LOBBY].join(body)
+    joined, token = await request.app[LOBBY].join(body)
     response = envelope(
         {
-            "participant_id": participant.id,
-            "consultation_id": participant.consultation_id,
-            "status": str(participant.status),
+            "participant_id": joined.participant_id,
+            "consultation_id": joined.consultation_id,
+            "status": str(ParticipantStatus.waiting),
         },
         status=201,
     )

@@ -4,8 +4,11 @@ queue and their lobbies live and pick up, admit or turn away."""
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+import functools
+from datetime import datetime
+from typing import Any, NamedTuple
 
+from sqlalchemy import Connection
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from signaling import rules
@@ -45,13 +48,15 @@ from storage.models import (
 )
 from storage.repositories import (
     ConsultationRepository,
+    InstantQueue,
     InviteRepository,
     ParticipantRepository,
-    TeamRepository,
-    claim_instant,
+    QueueEntry,
     move_participant,
+    move_participant_sync,
 )
 from storage.tokens import hash_token, new_token
+from storage.vault import PARTICIPANT_NAME
 
 # How many customers' joins one node works on at once. The rest wait their turn here, in
 # order of arrival, rather than in the database's queue of writers: there they would stand
@@ -61,6 +66,15 @@ JOINS_AT_ONCE = 4
 # A join that found no turn within `Limits.join_wait_seconds` is answered `busy` with this
 # hint, not kept waiting for as long as the storm lasts; it has changed nothing.
 BUSY_RETRY_SECONDS = 3
+
+
+class Joined(NamedTuple):
+    """A customer who has just joined: they wait in the consultation's lobby or the team's
+    queue."""
+
+    participant_id: str
+    consultation_id: str
+    team_id: str
 
 
 class Lobby:
@@ -87,7 +101,7 @@ class Lobby:
             )
         return invite
 
-    async def join(self, body: JoinBody) -> tuple[Participant, str]:
+    async def join(self, body: JoinBody) -> tuple[Joined, str]:
         """Create a waiting customer; return them and their session token (the only copy)."""
         try:
             async with asyncio.timeout(self.core.limits.join_wait_seconds):
@@ -102,67 +116,100 @@ class Lobby:
         finally:
             self.gate.release()
 
-    async def _join(self, body: JoinBody) -> tuple[Participant, str]:
+    async def _join(self, body: JoinBody) -> tuple[Joined, str]:
         core = self.core
         if body.notice_version != core.notice_version:
             raise InvalidPayload("notice_version: the privacy notice has changed, please reload")
         now = core.clock()
         token = new_token()
+        if body.team is not None:
+            joined = await core.db.run_writing(
+                functools.partial(self._enter_queue, body, body.team, hash_token(token), now)
+            )
+            await announce_queue(core, joined.team_id)
+            return joined, token
         async with core.db.session() as s:
+            assert body.invite is not None  # the model guarantees one of the two
             consultations = ConsultationRepository(s)
-            if body.team is not None:
-                team = await TeamRepository(s).by_slug(body.team)
-                if team is None:
-                    raise NotFound("no such team")
-                queued = await consultations.count_queue(team.id)
-                rules.check_lobby_room(queued, core.limits.queue_size, "queue")
-                consultation = await consultations.add(
-                    Consultation(
-                        team_id=team.id,
-                        kind=ConsultationKind.instant,
-                        state=ConsultationState.waiting,
-                        created_at=now,
-                    )
-                )
-                await core.vault.create(s, consultation.id, now)
-            else:
-                assert body.invite is not None  # the model guarantees one of the two
-                invite = await self.valid_invite(InviteRepository(s), body.invite)
-                found = await consultations.get(invite.consultation_id, for_update=True)
-                if found is None:
-                    raise InviteInvalid("this invite link is not valid")
-                consultation = found
-                rules.check_open(consultation.state)
-                waiting = await ParticipantRepository(s).count(
-                    consultation.id, ParticipantStatus.waiting
-                )
-                rules.check_lobby_room(waiting, core.limits.lobby_size)
-                if consultation.state == ConsultationState.waiting:
-                    consultation.state = ConsultationState.lobby
+            invite = await self.valid_invite(InviteRepository(s), body.invite)
+            consultation = await consultations.get(invite.consultation_id, for_update=True)
+            if consultation is None:
+                raise InviteInvalid("this invite link is not valid")
+            rules.check_open(consultation.state)
+            waiting = await ParticipantRepository(s).count(
+                consultation.id, ParticipantStatus.waiting
+            )
+            rules.check_lobby_room(waiting, core.limits.lobby_size)
+            if consultation.state == ConsultationState.waiting:
+                consultation.state = ConsultationState.lobby
             participant = Participant(
-                id=new_id(),
-                consultation_id=consultation.id,
-                role=ParticipantRole.customer,
-                status=ParticipantStatus.waiting,
-                session_token_hash=hash_token(token),
-                notice_version=body.notice_version,
-                notice_acknowledged_at=now,
-                created_at=now,
-                waiting_since=now,
+                **self._customer(body, consultation.id, hash_token(token), now),
+                name_sealed=b"",
             )
             dek = await core.vault.dek(s, consultation.id)
             seal_name(core, dek, participant, f"{body.first_name} {body.last_name}")
             await ParticipantRepository(s).add(participant)
-            await audit.append(
-                s,
-                now,
-                f"customer:{participant.id}",
-                "privacy_notice_acknowledged",
-                f"consultation:{consultation.id}",
-                version=body.notice_version,
-            )
+            acknowledged = self._acknowledged(participant.id, consultation.id)
+            await audit.append(s, now, *acknowledged, version=body.notice_version)
         await announce_lobby(core, consultation)
-        return participant, token
+        return Joined(participant.id, consultation.id, consultation.team_id), token
+
+    def _enter_queue(
+        self, body: JoinBody, slug: str, token_hash: str, now: datetime, conn: Connection
+    ) -> Joined:
+        """A customer into a team's instant queue, as one unit of work of Core statements
+        (`run_writing`): the join storm's hot path, where the ORM's session and its trips
+        through SQLAlchemy's asyncio layer cost more than the statements (docs/benchmarks.md)."""
+        core = self.core
+        queue = InstantQueue(conn)
+        team_id = queue.team_id(slug)
+        if team_id is None:
+            raise NotFound("no such team")
+        rules.check_lobby_room(queue.count(team_id), core.limits.queue_size, "queue")
+        consultation_id = new_id()
+        queue.add_consultation(
+            {
+                "id": consultation_id,
+                "team_id": team_id,
+                "kind": ConsultationKind.instant,
+                "state": ConsultationState.waiting,
+                "created_at": now,
+            }
+        )
+        dek = core.vault.create_sync(conn, consultation_id, now)
+        customer = self._customer(body, consultation_id, token_hash, now)
+        name = f"{body.first_name} {body.last_name}"
+        customer["name_sealed"] = core.vault.seal_text(
+            dek, consultation_id, PARTICIPANT_NAME, customer["id"], name
+        )
+        queue.add_participant(customer)
+        acknowledged = self._acknowledged(customer["id"], consultation_id)
+        audit.append_sync(conn, now, *acknowledged, version=body.notice_version)
+        return Joined(customer["id"], consultation_id, team_id)
+
+    @staticmethod
+    def _customer(
+        body: JoinBody, consultation_id: str, token_hash: str, now: datetime
+    ) -> dict[str, Any]:
+        """A waiting customer's columns, but for the sealed name."""
+        return {
+            "id": new_id(),
+            "consultation_id": consultation_id,
+            "role": ParticipantRole.customer,
+            "status": ParticipantStatus.waiting,
+            "session_token_hash": token_hash,
+            "notice_version": body.notice_version,
+            "notice_acknowledged_at": now,
+            "created_at": now,
+            "waiting_since": now,
+        }
+
+    @staticmethod
+    def _acknowledged(participant_id: str, consultation_id: str) -> tuple[str, str, str]:
+        """Actor, action and subject of the audit entry of a customer's acknowledging the
+        privacy notice as they join."""
+        customer, consultation = f"customer:{participant_id}", f"consultation:{consultation_id}"
+        return customer, "privacy_notice_acknowledged", consultation
 
     async def status(self, actor: Actor) -> dict[str, Any]:
         assert actor.participant_id is not None
@@ -183,39 +230,37 @@ class Lobby:
 
     async def pickup(self, actor: Actor, consultation_id: str) -> dict[str, Any]:
         core = self.core
-        async with core.db.session() as s:
-            c = await ConsultationRepository(s).claimable(consultation_id)
-            if c is None:
-                rules.unknown(rules.check_team_advisor, actor, "")
-            rules.check_team_advisor(actor, c.team_id)
-            rules.check_open(c.state)
-            assert actor.account_id is not None
-            customer = c.customer
-            if customer is None or not await claim_instant(
-                s, consultation_id, actor.account_id, core.clock()
-            ):
-                raise InvalidState("this customer has already been picked up")
-            await move_participant(
-                s,
-                customer.id,
-                ParticipantStatus.waiting,
-                ParticipantStatus.admitted,
-                admitted_at=core.clock(),
-            )
-            if customer.waiting_since is not None:
-                core.observer.waited((core.clock() - customer.waiting_since).total_seconds())
-            await audit.append(
-                s,
-                core.clock(),
-                actor_name(actor),
-                "admitted",
-                f"participant:{customer.id}",
-                consultation=consultation_id,
-                via="queue",
-            )
-        await announce_queue(core, c.team_id)
+        now = core.clock()
+        claim = functools.partial(self._claim, actor, consultation_id, now)
+        team_id, customer = await core.db.run_writing(claim)
+        if customer.waiting_since is not None:
+            core.observer.waited((now - customer.waiting_since).total_seconds())
+        await announce_queue(core, team_id)
         await tell_customer(core, customer, "admitted")
         return {"consultation_id": consultation_id}
+
+    @staticmethod
+    def _claim(
+        actor: Actor, consultation_id: str, now: datetime, conn: Connection
+    ) -> tuple[str, QueueEntry]:
+        """`pickup`'s unit of work, Core statements on a plain connection (`run_writing`), as
+        `_enter_queue`'s: the team and the customer picked up."""
+        queue = InstantQueue(conn)
+        c = queue.claimable(consultation_id)
+        if c is None:
+            rules.unknown(rules.check_team_advisor, actor, "")
+        rules.check_team_advisor(actor, c.team_id)
+        rules.check_open(c.state)
+        assert actor.account_id is not None
+        customer = c.customer
+        if customer is None or not queue.claim(consultation_id, actor.account_id, now):
+            raise InvalidState("this customer has already been picked up")
+        waiting, admitted = ParticipantStatus.waiting, ParticipantStatus.admitted
+        move_participant_sync(conn, customer.id, waiting, admitted, admitted_at=now)
+        subject = f"participant:{customer.id}"
+        details = {"consultation": consultation_id, "via": "queue"}
+        audit.append_sync(conn, now, actor_name(actor), "admitted", subject, **details)
+        return c.team_id, customer
 
     async def _waiting_customer(
         self, s: AsyncSession, actor: Actor, ref: ParticipantRef

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, insert, select, update
+from sqlalchemy import Connection, Row, Table, bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import AuditEntry, AuditHead
@@ -54,14 +54,35 @@ async def append(
     """Add an entry in the caller's transaction. Writing to the head row first takes the
     write lock (SQLite) or the row lock (PostgreSQL) before the head is read, so concurrent
     writers queue up instead of forking the chain."""
-    head = (await s.execute(_TAKE_HEAD)).first()
+    entry = _entry((await s.execute(_TAKE_HEAD)).first(), at, actor, action, subject, details)
+    await s.execute(_ADD_ENTRY, entry)
+    await s.execute(_MOVE_HEAD, {"new_seq": entry["seq"], "new_hash": entry["hash"]})
+
+
+def append_sync(
+    conn: Connection,
+    at: datetime,
+    actor: str,
+    action: str,
+    subject: str = "",
+    **details: Any,
+) -> None:
+    """`append` on a synchronous connection (`Database.run_writing`)."""
+    entry = _entry(conn.execute(_TAKE_HEAD).first(), at, actor, action, subject, details)
+    conn.execute(_ADD_ENTRY, entry)
+    conn.execute(_MOVE_HEAD, {"new_seq": entry["seq"], "new_hash": entry["hash"]})
+
+
+def _entry(
+    head: Row[Any] | None, at: datetime, actor: str, action: str, subject: str, details: Any
+) -> dict[str, Any]:
+    """The entry that follows the head just taken, chained to it."""
     if head is None:
         raise RuntimeError("the audit head row is missing: the database was not migrated")
     prev_hash: str = head.hash
     text = json.dumps(details, sort_keys=True, separators=(",", ":"), default=str)[:500]
     seq = head.seq + 1
-    digest = _digest(prev_hash, seq, at, actor, action, subject, text)
-    entry = {
+    return {
         "seq": seq,
         "at": at,
         "actor": actor,
@@ -69,10 +90,8 @@ async def append(
         "subject": subject,
         "details": text,
         "prev_hash": prev_hash,
-        "hash": digest,
+        "hash": _digest(prev_hash, seq, at, actor, action, subject, text),
     }
-    await s.execute(_ADD_ENTRY, entry)
-    await s.execute(_MOVE_HEAD, {"new_seq": seq, "new_hash": digest})
 
 
 @dataclass(frozen=True)

@@ -71,6 +71,9 @@ _SET_FEATURES = (
     .values(features=bindparam("features"))
 )
 _TEAM_BY_SLUG = select(Team).where(Team.slug == bindparam("slug"))
+_TEAM_ID_BY_SLUG = select(Team.id).where(Team.slug == bindparam("slug"))
+_ADD_CONSULTATION = insert(CONSULTATIONS)
+_ADD_PARTICIPANT = insert(PARTICIPANTS)
 _WAITING_INSTANT = (
     _C.team_id == bindparam("team_id"),
     _C.kind == ConsultationKind.instant,
@@ -252,16 +255,6 @@ class ConsultationRepository(Repository):
         rows = (await self.session.execute(_QUEUE, params)).all()
         return Queue([QueueEntry(*row[:4]) for row in rows], rows[0][4] if rows else 0)
 
-    async def claimable(self, consultation_id: str) -> Claimable | None:
-        """The consultation for a pickup, in one plain-row query; None if there is none."""
-        params = {"consultation_id": consultation_id}
-        row = (await self.session.execute(_CLAIMABLE, params)).first()
-        if row is None:
-            return None
-        team_id, state, pid, since, sealed = row
-        customer = None if pid is None else QueueEntry(consultation_id, pid, since, sealed)
-        return Claimable(team_id, state, customer)
-
 
 class ParticipantRepository(Repository):
     async def get(self, participant_id: str) -> Participant | None:
@@ -354,15 +347,6 @@ def _rowcount(result: Result[Any]) -> int:
     return cast("CursorResult[Any]", result).rowcount
 
 
-async def claim_instant(
-    session: AsyncSession, consultation_id: str, advisor_id: str, now: datetime
-) -> bool:
-    """Give an unclaimed waiting instant consultation to an advisor; False if someone else
-    was first (a conditional UPDATE, so two advisors racing cannot both win)."""
-    params = {"consultation_id": consultation_id, "advisor": advisor_id, "now": now}
-    return _rowcount(await session.execute(_CLAIM_INSTANT, params)) == 1
-
-
 async def move_participant(
     session: AsyncSession,
     participant_id: str,
@@ -371,11 +355,70 @@ async def move_participant(
     **values: object,
 ) -> bool:
     """Change a participant's status only if it still is `expected` (compare and set)."""
+    stmt, params = _move(participant_id, expected, target, values)
+    return _rowcount(await session.execute(stmt, params)) == 1
+
+
+def move_participant_sync(
+    conn: Connection,
+    participant_id: str,
+    expected: ParticipantStatus,
+    target: ParticipantStatus,
+    **values: object,
+) -> bool:
+    """`move_participant` on a synchronous connection (`Database.run_writing`)."""
+    stmt, params = _move(participant_id, expected, target, values)
+    return _rowcount(conn.execute(stmt, params)) == 1
+
+
+def _move(
+    participant_id: str,
+    expected: ParticipantStatus,
+    target: ParticipantStatus,
+    values: Mapping[str, object],
+) -> tuple[Update, dict[str, object]]:
     params: dict[str, object] = {"participant_id": participant_id, "expected": expected}
     params["target"] = target
     params.update((f"set_{name}", value) for name, value in values.items())
-    stmt = _moving(tuple(sorted(values)))
-    return _rowcount(await session.execute(stmt, params)) == 1
+    return _moving(tuple(sorted(values))), params
+
+
+class InstantQueue:
+    """A team's instant queue's hot statements, all Core, on a synchronous connection
+    (`Database.run_writing`): a customer entering the queue and an advisor picking them up,
+    which a join storm runs once per customer (issue 8's S5)."""
+
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+
+    def team_id(self, slug: str) -> str | None:
+        return self.connection.scalar(_TEAM_ID_BY_SLUG, {"slug": slug})
+
+    def count(self, team_id: str) -> int:
+        return int(self.connection.scalar(_COUNT_QUEUE, {"team_id": team_id}) or 0)
+
+    def add_consultation(self, values: Mapping[str, Any]) -> None:
+        """Insert a consultation (column values; the columns' defaults fill the rest)."""
+        self.connection.execute(_ADD_CONSULTATION, dict(values))
+
+    def add_participant(self, values: Mapping[str, Any]) -> None:
+        self.connection.execute(_ADD_PARTICIPANT, dict(values))
+
+    def claimable(self, consultation_id: str) -> Claimable | None:
+        """The consultation for a pickup, in one query; None if there is none."""
+        params = {"consultation_id": consultation_id}
+        row = self.connection.execute(_CLAIMABLE, params).first()
+        if row is None:
+            return None
+        team_id, state, pid, since, sealed = row
+        customer = None if pid is None else QueueEntry(consultation_id, pid, since, sealed)
+        return Claimable(team_id, state, customer)
+
+    def claim(self, consultation_id: str, advisor_id: str, now: datetime) -> bool:
+        """Give an unclaimed waiting instant consultation to an advisor; False if someone
+        else was first (a conditional UPDATE, so two advisors racing cannot both win)."""
+        params = {"consultation_id": consultation_id, "advisor": advisor_id, "now": now}
+        return _rowcount(self.connection.execute(_CLAIM_INSTANT, params)) == 1
 
 
 @lru_cache(maxsize=32)

@@ -5,8 +5,9 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from datetime import datetime
+from typing import Any, cast
 
-from sqlalchemy import Connection, Row, bindparam, delete, func, select
+from sqlalchemy import Connection, Row, Table, bindparam, delete, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.crypto import IntegrityError, Keyring, aad, new_key, open_sealed, seal
@@ -28,6 +29,7 @@ BOOKING_LINK = "booking_link"
 _KEY_OF = select(ConsultationKey.kek_id, ConsultationKey.wrapped_dek).where(
     ConsultationKey.consultation_id == bindparam("consultation_id")
 )
+_ADD_KEY = insert(cast(Table, ConsultationKey.__table__))
 
 
 class KeyShredded(IntegrityError):
@@ -65,14 +67,28 @@ class Vault:
         )
 
     async def create(self, s: AsyncSession, consultation_id: str, now: datetime) -> bytes:
+        dek, row = self._new(consultation_id, now)
+        s.add(ConsultationKey(**row))
+        return self._remember(consultation_id, dek)
+
+    def create_sync(self, conn: Connection, consultation_id: str, now: datetime) -> bytes:
+        """`create` on a synchronous connection (`Database.run_writing`): the key's row is
+        inserted at once, so the consultation's row must be there already."""
+        dek, row = self._new(consultation_id, now)
+        conn.execute(_ADD_KEY, row)
+        return self._remember(consultation_id, dek)
+
+    def _new(self, consultation_id: str, now: datetime) -> tuple[bytes, dict[str, Any]]:
+        """A new data key, and the row that holds it wrapped."""
         dek = new_key()
         kek_id, wrapped = self.keyring.wrap(consultation_id, dek)
-        s.add(
-            ConsultationKey(
-                consultation_id=consultation_id, kek_id=kek_id, wrapped_dek=wrapped, created_at=now
-            )
-        )
-        return self._remember(consultation_id, dek)
+        row = {
+            "consultation_id": consultation_id,
+            "kek_id": kek_id,
+            "wrapped_dek": wrapped,
+            "created_at": now,
+        }
+        return dek, row
 
     async def dek(self, s: AsyncSession, consultation_id: str) -> bytes:
         cached = self._cached(consultation_id)
