@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
+from sqlalchemy import Connection
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from signaling.errors import (
@@ -36,7 +38,7 @@ from storage.clock import Clock
 from storage.crypto import IntegrityError
 from storage.db import Database, unavailable
 from storage.models import Consultation, InviteLink, Participant, ParticipantStatus
-from storage.repositories import ConsultationRepository, ParticipantRepository
+from storage.repositories import ConsultationRepository, InstantQueue, ParticipantRepository
 from storage.stats import with_feature
 from storage.vault import PARTICIPANT_NAME, KeyShredded, Vault
 
@@ -132,13 +134,16 @@ class Listed(Protocol):
 
 async def names_of(core: Core, s: AsyncSession, people: Sequence[Listed]) -> dict[str, str]:
     """Open the sealed names of participants (of any consultations)."""
-    names = {}
-    for p in people:
-        dek = await core.vault.dek(s, p.consultation_id)
-        names[p.id] = core.vault.open_text(
-            dek, p.consultation_id, PARTICIPANT_NAME, p.id, p.name_sealed
-        )
-    return names
+    return {p.id: _open_name(core, await core.vault.dek(s, p.consultation_id), p) for p in people}
+
+
+def names_of_sync(core: Core, conn: Connection, people: Sequence[Listed]) -> dict[str, str]:
+    """`names_of` on a synchronous connection (`Database.run_reading`)."""
+    return {p.id: _open_name(core, core.vault.dek_sync(conn, p.consultation_id), p) for p in people}
+
+
+def _open_name(core: Core, dek: bytes, p: Listed) -> str:
+    return core.vault.open_text(dek, p.consultation_id, PARTICIPANT_NAME, p.id, p.name_sealed)
 
 
 def storage_refusal(exc: Exception) -> ParleyError | None:
@@ -218,11 +223,16 @@ def consultation_view(c: Consultation, invites: list[InviteLink] | None = None) 
     }
 
 
-async def queue_of(core: Core, s: AsyncSession, team_id: str) -> tuple[list[dict[str, Any]], int]:
+async def queue_of(core: Core, team_id: str) -> tuple[list[dict[str, Any]], int]:
     """A team's instant queue as advisors see it: the longest-waiting `queue_shown`
-    customers, longest waiting first, and how many wait in all."""
-    queue = await ConsultationRepository(s).queue(team_id, core.limits.queue_shown)
-    names = await names_of(core, s, queue.entries)
+    customers, longest waiting first, and how many wait in all. Every join and pickup
+    announces it, so it is read as one plain unit (`run_reading`)."""
+    return await core.db.run_reading(functools.partial(_read_queue, core, team_id))
+
+
+def _read_queue(core: Core, team_id: str, conn: Connection) -> tuple[list[dict[str, Any]], int]:
+    queue = InstantQueue(conn).queue(team_id, core.limits.queue_shown)
+    names = names_of_sync(core, conn, queue.entries)
     shown = [
         {"consultation_id": e.consultation_id, **lobby_entry(e, names[e.id])} for e in queue.entries
     ]
@@ -230,8 +240,7 @@ async def queue_of(core: Core, s: AsyncSession, team_id: str) -> tuple[list[dict
 
 
 async def announce_queue(core: Core, team_id: str) -> None:
-    async with core.db.reading() as s:
-        queue, waiting = await queue_of(core, s, team_id)
+    queue, waiting = await queue_of(core, team_id)
     data = {"team_id": team_id, "queue": queue, "waiting": waiting}
     await core.notifier.emit("queue_updated", data, team_room(team_id))
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Collection
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -10,8 +11,8 @@ from typing import Literal
 from signaling.rules import Actor
 from storage.clock import Clock
 from storage.db import Database
-from storage.models import Account, Participant, Role
-from storage.repositories import AuthSessionRepository, ParticipantRepository
+from storage.models import Account, Role
+from storage.repositories import AuthSessionRepository, Guest, guests_by_sessions
 from storage.tokens import hash_token
 
 ADVISOR_COOKIE = "parley_session"
@@ -46,7 +47,7 @@ class Identity:
     session_key: str  # the hash of the authenticating token
     role: str  # "advisor", "ops" or "customer"
     account: Account | None = None
-    participant: Participant | None = None
+    participant: Guest | None = None
     valid_until: datetime | None = None  # when the session ends unless it is used again
     seen_at: datetime | None = None  # advisor/ops: the last use the database knows of
     expires_at: datetime | None = None  # advisor/ops: the absolute end, set at login
@@ -76,10 +77,10 @@ class SessionPolicy:
     touch_every: timedelta = timedelta(minutes=1)
 
 
-def guest_deadline(p: Participant, ended_at: datetime | None, policy: SessionPolicy) -> datetime:
-    deadline = p.created_at + policy.guest_max
-    if ended_at is not None:
-        deadline = min(deadline, ended_at + policy.guest_after_end)
+def guest_deadline(g: Guest, policy: SessionPolicy) -> datetime:
+    deadline = g.created_at + policy.guest_max
+    if g.ended_at is not None:
+        deadline = min(deadline, g.ended_at + policy.guest_after_end)
     return deadline
 
 
@@ -120,12 +121,9 @@ async def still_valid(
     asked for, however many keys (the periodic sweep asks for every live socket at once);
     a customer's connect asks only the participants."""
     found: dict[str, Identity] = {}
-    if not accounts and not guests:
-        return found
-    async with db.reading() as s:
-        sessions = (
-            await AuthSessionRepository(s).active(accounts, now, policy.idle) if accounts else []
-        )
+    if accounts:
+        async with db.reading() as s:
+            sessions = await AuthSessionRepository(s).active(accounts, now, policy.idle)
         for session, account in sessions:
             seen = session.last_seen_at or session.created_at
             until = min(session.expires_at, seen + policy.idle)
@@ -138,14 +136,14 @@ async def still_valid(
                 seen_at=seen,
                 expires_at=session.expires_at,
             )
-        for p, ended_at in await ParticipantRepository(s).by_sessions(guests) if guests else []:
-            until = guest_deadline(p, ended_at, policy)
-            if now < until:
-                assert p.session_token_hash is not None
-                actor = Actor("customer", participant_id=p.id, consultation_id=p.consultation_id)
-                found[p.session_token_hash] = Identity(
-                    actor, p.session_token_hash, "customer", participant=p, valid_until=until
-                )
+    # a plain unit of one query: every customer's connect asks
+    for g in await db.run_reading(functools.partial(guests_by_sessions, guests)) if guests else []:
+        until = guest_deadline(g, policy)
+        if now < until:
+            actor = Actor("customer", participant_id=g.id, consultation_id=g.consultation_id)
+            found[g.session_token_hash] = Identity(
+                actor, g.session_token_hash, "customer", participant=g, valid_until=until
+            )
     return found
 
 

@@ -214,10 +214,8 @@ class Lobby:
     async def status(self, actor: Actor) -> dict[str, Any]:
         assert actor.participant_id is not None
         assert actor.consultation_id is not None
-        async with self.core.db.reading() as s:
-            found = await ParticipantRepository(s).standing(
-                actor.participant_id, actor.consultation_id
-            )
+        pid, cid = actor.participant_id, actor.consultation_id
+        found = await self.core.db.run_reading(lambda conn: InstantQueue(conn).standing(pid, cid))
         if found is None:
             raise NotFound("no such participant")
         status, state = found
@@ -326,8 +324,8 @@ class Lobby:
 
     async def dashboard(self, actor: Actor) -> dict[str, Any]:
         assert actor.account_id is not None and actor.team_id is not None
+        queue, waiting = await queue_of(self.core, actor.team_id)
         async with self.core.db.reading() as s:
-            queue, waiting = await queue_of(self.core, s, actor.team_id)
             own = await ConsultationRepository(s).of_advisor(actor.account_id)
             invites = await InviteRepository(s).of_consultations([c.id for c in own])
         consultations = []

@@ -86,6 +86,55 @@ def _ping_when_idle(engine: Engine, after: float) -> None:
     event.listen(engine, "checkout", checkout)
 
 
+class _Lane:
+    """A thread of its own with an SQLite connection of its own, which stays open (taking it
+    from a pool and giving it back for each unit cost as much as a statement): a unit runs
+    there as a plain function of the connection, in one transaction. sqlite3 wants a
+    connection used in the thread that made it, so it is made and closed there."""
+
+    def __init__(self, url: str, echo: bool, name: str) -> None:
+        self._url = make_url(url).set(drivername="sqlite")  # the standard library's sqlite3
+        self._echo = echo
+        self._name = name
+        self._engine: Engine | None = None
+        self._connection: Connection | None = None
+        self._thread: ThreadPoolExecutor | None = None
+
+    def submit(self, work: Callable[[Connection], T]) -> asyncio.Future[T]:
+        if self._thread is None:
+            engine = create_engine(
+                self._url, poolclass=StaticPool, hide_parameters=True, echo=self._echo
+            )
+            event.listen(engine, "connect", _on_sqlite_connect)
+            self._engine = engine
+            self._thread = ThreadPoolExecutor(1, thread_name_prefix=self._name)
+        loop = asyncio.get_running_loop()
+        return loop.run_in_executor(self._thread, self._in_transaction, work)
+
+    def _in_transaction(self, work: Callable[[Connection], T]) -> T:
+        conn = self._connection
+        if conn is None:  # SQLAlchemy reconnects it if it is lost
+            assert self._engine is not None
+            conn = self._connection = self._engine.connect()
+        with conn.begin():
+            return work(conn)
+
+    async def close(self) -> None:
+        if self._thread is None:
+            return
+        thread, self._thread = self._thread, None
+        await asyncio.get_running_loop().run_in_executor(thread, self._close)
+        thread.shutdown()
+
+    def _close(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
+        if self._engine is not None:
+            self._engine.dispose()
+            self._engine = None
+
+
 class Database:
     """Owns the engine. `async with db.session() as s:` is one unit of work that commits
     on success and rolls back on error; repositories never commit."""
@@ -117,10 +166,9 @@ class Database:
         # that only reads uses `reading()` and never waits. PostgreSQL needs none of this.
         self._turn = asyncio.Lock() if self.engine.dialect.name == "sqlite" else None
         self._turn_holder: asyncio.Task[Any] | None = None
-        # SQLite: `run_writing`'s own connection, used only in its own thread (made on first use)
-        self._writer_engine: Engine | None = None
-        self._writer_connection: Connection | None = None
-        self._writer_thread: ThreadPoolExecutor | None = None
+        # SQLite: `run_writing`'s and `run_reading`'s own connections, each in its own thread
+        self._writer = _Lane(url, echo, "sqlite-writer")
+        self._reader = _Lane(url, echo, "sqlite-reader")
 
     @property
     def exclusive(self) -> bool:
@@ -172,8 +220,7 @@ class Database:
             if self._turn is None:
                 async with self.engine.begin() as conn:
                     return await conn.run_sync(work)
-            loop = asyncio.get_running_loop()
-            done = loop.run_in_executor(self._writer(), self._in_transaction, work)
+            done = self._writer.submit(work)
             try:
                 return await asyncio.shield(done)
             except asyncio.CancelledError:
@@ -182,32 +229,16 @@ class Database:
                 await asyncio.wait([done])
                 raise
 
-    def _writer(self) -> ThreadPoolExecutor:
-        if self._writer_thread is None:
-            url = make_url(self.url).set(drivername="sqlite")  # the standard library's sqlite3
-            engine = create_engine(
-                url, poolclass=StaticPool, hide_parameters=True, echo=self.engine.echo
-            )
-            event.listen(engine, "connect", _on_sqlite_connect)
-            self._writer_engine = engine
-            self._writer_thread = ThreadPoolExecutor(1, thread_name_prefix="sqlite-writer")
-        return self._writer_thread
-
-    def _in_transaction(self, work: Callable[[Connection], T]) -> T:
-        """In the writer thread: one transaction on its connection, which stays open (taking
-        it from the pool and giving it back for each unit cost as much as a statement)."""
-        conn = self._writer_connection
-        if conn is None:  # made in this thread (sqlite3 insists); SQLAlchemy reconnects it
-            assert self._writer_engine is not None
-            conn = self._writer_connection = self._writer_engine.connect()
-        with conn.begin():
-            return work(conn)
-
-    def _close_writer(self, engine: Engine) -> None:
-        if self._writer_connection is not None:
-            self._writer_connection.close()
-            self._writer_connection = None
-        engine.dispose()
+    async def run_reading(self, work: Callable[[Connection], T]) -> T:
+        """A unit of work that only reads, as `run_writing`'s: a plain function of a
+        synchronous Core connection, for the reads every join and connect makes. On SQLite
+        it runs in a reader thread of its own, on a connection of its own, and never waits
+        for a writer (SQLite's readers see the last commit); on PostgreSQL on the async
+        engine (`run_sync`). Writing in it is a bug; `work` must not touch the event loop."""
+        if self._turn is None:
+            async with self.engine.connect() as conn:
+                return await conn.run_sync(work)
+        return await self._reader.submit(work)
 
     @asynccontextmanager
     async def reading(self) -> AsyncIterator[AsyncSession]:
@@ -256,12 +287,8 @@ class Database:
             await conn.execute(text("SELECT 1"))
 
     async def close(self) -> None:
-        if self._writer_thread is not None and self._writer_engine is not None:
-            engine, self._writer_engine = self._writer_engine, None
-            thread, self._writer_thread = self._writer_thread, None
-            # the connection is closed in the thread that made it (sqlite3 insists)
-            await asyncio.get_running_loop().run_in_executor(thread, self._close_writer, engine)
-            thread.shutdown()
+        await self._writer.close()
+        await self._reader.close()
         await self.engine.dispose()
 
     async def __aenter__(self) -> Database:

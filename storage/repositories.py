@@ -99,10 +99,18 @@ _CLAIMABLE = (
     .order_by(_P.waiting_since, _P.created_at, _P.id)
     .limit(1)
 )
-_BY_SESSIONS = (
-    select(Participant, Consultation.ended_at)
-    .join(Consultation, Participant.consultation_id == Consultation.id)
-    .where(Participant.session_token_hash.in_(bindparam("hashes", expanding=True)))
+_GUESTS = (
+    select(
+        _P.id,
+        _P.consultation_id,
+        _P.name_sealed,
+        _P.waiting_since,
+        _P.created_at,
+        _P.session_token_hash,
+        _C.ended_at,
+    )
+    .join_from(PARTICIPANTS, CONSULTATIONS, _P.consultation_id == _C.id)
+    .where(_P.session_token_hash.in_(bindparam("hashes", expanding=True)))
 )
 _STANDING = (
     select(_P.status, _C.state)
@@ -139,6 +147,25 @@ class Queue(NamedTuple):
 
     entries: list[QueueEntry]
     waiting: int
+
+
+class Guest(NamedTuple):
+    """A customer's guest session as a connect checks it: what of the participant a session
+    needs, and the end of their consultation."""
+
+    id: str  # the participant's
+    consultation_id: str
+    name_sealed: bytes
+    waiting_since: datetime | None
+    created_at: datetime
+    session_token_hash: str
+    ended_at: datetime | None
+
+
+def guests_by_sessions(token_hashes: Collection[str], conn: Connection) -> list[Guest]:
+    """The customers holding these guest sessions, in one query on a plain connection
+    (`Database.run_reading`): every customer's connect, and the sweep of live sockets."""
+    return [Guest(*row) for row in conn.execute(_GUESTS, {"hashes": list(token_hashes)})]
 
 
 class Claimable(NamedTuple):
@@ -247,14 +274,6 @@ class ConsultationRepository(Repository):
     async def count_queue(self, team_id: str) -> int:
         return int(await self.session.scalar(_COUNT_QUEUE, {"team_id": team_id}) or 0)
 
-    async def queue(self, team_id: str, shown: int) -> Queue:
-        """The team's instant queue: the `shown` longest-waiting instant consultations with
-        their customer, and the number waiting (counted by a window, in the same query).
-        Plain rows, not objects: every join and pickup re-reads it (issue 8's join storm)."""
-        params = {"team_id": team_id, "shown": shown}
-        rows = (await self.session.execute(_QUEUE, params)).all()
-        return Queue([QueueEntry(*row[:4]) for row in rows], rows[0][4] if rows else 0)
-
 
 class ParticipantRepository(Repository):
     async def get(self, participant_id: str) -> Participant | None:
@@ -263,22 +282,6 @@ class ParticipantRepository(Repository):
     async def by_session(self, token_hash: str) -> Participant | None:
         stmt = select(Participant).where(Participant.session_token_hash == token_hash)
         return await self.session.scalar(stmt)
-
-    async def by_sessions(
-        self, token_hashes: Collection[str]
-    ) -> Sequence[tuple[Participant, datetime | None]]:
-        """The participants holding these guest sessions, each with its consultation's end."""
-        rows = await self.session.execute(_BY_SESSIONS, {"hashes": list(token_hashes)})
-        return [(row[0], row[1]) for row in rows]
-
-    async def standing(
-        self, participant_id: str, consultation_id: str
-    ) -> tuple[ParticipantStatus, ConsultationState] | None:
-        """A participant's status with its consultation's state, in one plain-row query (a
-        waiting customer's browser asks for it on every connect)."""
-        params = {"participant_id": participant_id, "consultation_id": consultation_id}
-        row = (await self.session.execute(_STANDING, params)).first()
-        return None if row is None else (row[0], row[1])
 
     async def by_receipt(self, token_hash: str) -> Participant | None:
         stmt = select(Participant).where(Participant.receipt_token_hash == token_hash)
@@ -385,8 +388,8 @@ def _move(
 
 class InstantQueue:
     """A team's instant queue's hot statements, all Core, on a synchronous connection
-    (`Database.run_writing`): a customer entering the queue and an advisor picking them up,
-    which a join storm runs once per customer (issue 8's S5)."""
+    (`Database.run_writing`, `run_reading`): a customer entering the queue, waiting, being
+    announced and picked up, which a join storm runs for every customer (issue 8's S5)."""
 
     def __init__(self, connection: Connection) -> None:
         self.connection = connection
@@ -403,6 +406,22 @@ class InstantQueue:
 
     def add_participant(self, values: Mapping[str, Any]) -> None:
         self.connection.execute(_ADD_PARTICIPANT, dict(values))
+
+    def queue(self, team_id: str, shown: int) -> Queue:
+        """The team's instant queue: the `shown` longest-waiting instant consultations with
+        their customer, and the number waiting (counted by a window, in the same query).
+        Every join and pickup re-reads it."""
+        rows = self.connection.execute(_QUEUE, {"team_id": team_id, "shown": shown}).all()
+        return Queue([QueueEntry(*row[:4]) for row in rows], rows[0][4] if rows else 0)
+
+    def standing(
+        self, participant_id: str, consultation_id: str
+    ) -> tuple[ParticipantStatus, ConsultationState] | None:
+        """A participant's status with its consultation's state (a waiting customer's
+        browser asks for it on every connect)."""
+        params = {"participant_id": participant_id, "consultation_id": consultation_id}
+        row = self.connection.execute(_STANDING, params).first()
+        return None if row is None else (row[0], row[1])
 
     def claimable(self, consultation_id: str) -> Claimable | None:
         """The consultation for a pickup, in one query; None if there is none."""
