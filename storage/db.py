@@ -234,7 +234,8 @@ class Database:
         synchronous Core connection, for the reads every join and connect makes. On SQLite
         it runs in a reader thread of its own, on a connection of its own, and never waits
         for a writer (SQLite's readers see the last commit); on PostgreSQL on the async
-        engine (`run_sync`). Writing in it is a bug; `work` must not touch the event loop."""
+        engine (`run_sync`). One thread serves every such read of the process, so they
+        should be short. Writing in it is a bug; `work` must not touch the event loop."""
         if self._turn is None:
             async with self.engine.connect() as conn:
                 return await conn.run_sync(work)

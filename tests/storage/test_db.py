@@ -117,6 +117,37 @@ async def test_a_writing_unit_commits_its_result_or_nothing(database_url):
         assert await _tally(db) == 8
 
 
+def _read_tally(conn: Connection) -> int:
+    return int(conn.execute(text("SELECT n FROM tally")).scalar_one())
+
+
+@pytest.mark.parametrize(
+    "backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True
+)
+async def test_a_reading_unit_reads_what_is_committed(database_url):
+    async with Database(database_url) as db:
+        await _new_tally(db, 5)
+        assert await db.run_reading(_read_tally) == 5
+        await db.run_writing(_bump(1))
+        assert await db.run_reading(_read_tally) == 6
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+async def test_a_sqlite_reading_unit_never_waits_for_the_writer(database_url):
+    """On SQLite, `run_reading` answers from what is committed while a writer is in the
+    middle of its transaction in its thread, holding the process's writer turn. (On
+    PostgreSQL a writing unit runs on the event loop, and readers never wait there.)"""
+    async with Database(database_url) as db:
+        await _new_tally(db, 5)
+        slow = asyncio.create_task(db.run_writing(_bump(1, pause=0.5)))
+        await asyncio.sleep(0.1)  # the writer has read and waits before it writes
+        async with asyncio.timeout(0.3):  # well before the writer commits
+            assert await db.run_reading(_read_tally) == 5
+        assert not slow.done()
+        assert await slow == 6
+        assert await db.run_reading(_read_tally) == 6
+
+
 @pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
 async def test_a_cancelled_writing_unit_keeps_the_turn_until_its_thread_is_done(database_url):
     """The caller of a unit running in the writer thread goes away (a socket closed, the
