@@ -30,7 +30,7 @@ async def stamp(request: web.Request, handler: Handler) -> web.StreamResponse:
 
 
 def peer_of(request: web.Request) -> str | None:
-    trusted: list[Network] = request.app[TRUSTED_PROXIES]
+    trusted: tuple[Network, ...] = request.app[TRUSTED_PROXIES]
     return client_ip(request.remote, request.headers.get("X-Forwarded-For"), trusted)
 
 

@@ -131,18 +131,18 @@ def loop_tasks() -> float:
         return 0.0
 
 
-def allowed(request: web.Request, settings: Settings, networks: list[Network]) -> bool:
+def allowed(request: web.Request, settings: Settings, networks: tuple[Network, ...]) -> bool:
     """A configured bearer token, or an address in the configured networks (default: the
     host itself)."""
     if settings.metrics_token is not None:
         given = request.headers.get("Authorization", "").removeprefix("Bearer ")
         if hmac.compare_digest(given.encode(), settings.metrics_token.get_secret_value().encode()):
             return True
-    peer = client_ip(request.remote, None, [])
+    peer = client_ip(request.remote, None, ())
     return peer is not None and any(ipaddress.ip_address(peer) in net for net in networks)
 
 
-def networks_of(settings: Settings) -> list[Network]:
+def networks_of(settings: Settings) -> tuple[Network, ...]:
     return parse_networks(settings.metrics_networks)
 
 
