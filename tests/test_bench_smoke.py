@@ -2,8 +2,9 @@
 baselines, every default workload (relay, chat, files, board, fanout, callsetup), and
 `--workload nodes` (two Parley nodes on PostgreSQL and Redis against one) with `--workload
 persist` (Parley's chat against SQLAlchemy Core inserts, SQLite and PostgreSQL), and
-`--workload soak` (the relay with healthz probes and RSS samples), and `--workload
-long_queue` (customers joining a queue nobody picks up from). Asserts that
+`--workload soak` (the relay with healthz probes and RSS samples), `--workload
+long_queue` (customers joining a queue nobody picks up from), and `--workload joins`
+with `--workload idle` (the join storm; idle connections' memory). Asserts that
 traffic went through both servers of each (`board` also through pycrdt alone in the
 benchmark's own process; for `nodes`, both layouts; `callsetup` also through a bare
 relay) and that ratios came out, never any timing (the machines are shared; figures are
@@ -190,6 +191,28 @@ def test_quick_long_queue_joins_everyone_into_both_servers(tmp_path: Path) -> No
             assert r["joined"] == queue["config"]["customers"] > 0 and r["failed"] == 0, r
             assert r["short_ms"] > 0 and r["long_ms"] > 0, r
     assert_ratios(queue, ("short_ms", "long_ms"))
+
+
+@pytest.mark.e2e
+def test_quick_joins_and_idle_connections_run_through_both_servers(tmp_path: Path) -> None:
+    """`--workload joins` (S5's join storm: every customer joined, waited and was picked
+    up) and `--workload idle` (S4: every connection made and held while the RSS was
+    read), each through Parley and its bare server, in about 25 s."""
+    workloads = run_quick(tmp_path, "--workload", "joins", "--workload", "idle")
+    assert set(workloads) == {"joins", "idle"}
+    joins = workloads["joins"]
+    for server in SERVERS:
+        for r in runs_of(joins, server):
+            assert r["joined"] == joins["config"]["customers"] > 0 and r["failed"] == 0, r
+            assert r["server_ms_per_join"] > 0, r
+    assert_ratios(joins, ("throughput", "server_ms_per_join"))
+    idle = workloads["idle"]
+    for server in SERVERS:
+        for r in runs_of(idle, server):
+            assert r["connected"] == idle["config"]["connections"] > 0, r
+            assert r["failed"] == 0 and r["dropped"] == 0, r
+            assert r["rss_held_mib"] > r["rss_before_mib"], r
+    assert_ratios(idle, ("kib_per_conn", "server_ms_per_conn"))
 
 
 @pytest.mark.parametrize(
