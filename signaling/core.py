@@ -38,7 +38,7 @@ from storage.clock import Clock
 from storage.crypto import IntegrityError
 from storage.db import Database, unavailable
 from storage.models import Consultation, InviteLink, Participant, ParticipantStatus
-from storage.repositories import ConsultationRepository, InstantQueue, ParticipantRepository
+from storage.repositories import Admissions, ConsultationRepository, ParticipantRepository
 from storage.stats import with_feature
 from storage.vault import PARTICIPANT_NAME, KeyShredded, Vault
 
@@ -231,7 +231,7 @@ async def queue_of(core: Core, team_id: str) -> tuple[list[dict[str, Any]], int]
 
 
 def _read_queue(core: Core, team_id: str, conn: Connection) -> tuple[list[dict[str, Any]], int]:
-    queue = InstantQueue(conn).queue(team_id, core.limits.queue_shown)
+    queue = Admissions(conn).queue(team_id, core.limits.queue_shown)
     names = names_of_sync(core, conn, queue.entries)
     shown = [
         {"consultation_id": e.consultation_id, **lobby_entry(e, names[e.id])} for e in queue.entries

@@ -47,8 +47,8 @@ from storage.models import (
     new_id,
 )
 from storage.repositories import (
+    Admissions,
     ConsultationRepository,
-    InstantQueue,
     InviteRepository,
     ParticipantRepository,
     QueueEntry,
@@ -161,7 +161,7 @@ class Lobby:
         (`run_writing`): the join storm's hot path, where the ORM's session and its trips
         through SQLAlchemy's asyncio layer cost more than the statements (docs/benchmarks.md)."""
         core = self.core
-        queue = InstantQueue(conn)
+        queue = Admissions(conn)
         team_id = queue.team_id(slug)
         if team_id is None:
             raise NotFound("no such team")
@@ -215,7 +215,7 @@ class Lobby:
         assert actor.participant_id is not None
         assert actor.consultation_id is not None
         pid, cid = actor.participant_id, actor.consultation_id
-        found = await self.core.db.run_reading(lambda conn: InstantQueue(conn).standing(pid, cid))
+        found = await self.core.db.run_reading(lambda conn: Admissions(conn).standing(pid, cid))
         if found is None:
             raise NotFound("no such participant")
         status, state = found
@@ -243,7 +243,7 @@ class Lobby:
     ) -> tuple[str, QueueEntry]:
         """`pickup`'s unit of work, Core statements on a plain connection (`run_writing`), as
         `_enter_queue`'s: the team and the customer picked up."""
-        queue = InstantQueue(conn)
+        queue = Admissions(conn)
         c = queue.claimable(consultation_id)
         if c is None:
             rules.unknown(rules.check_team_advisor, actor, "")

@@ -386,10 +386,11 @@ def _move(
     return _moving(tuple(sorted(values))), params
 
 
-class InstantQueue:
-    """A team's instant queue's hot statements, all Core, on a synchronous connection
-    (`Database.run_writing`, `run_reading`): a customer entering the queue, waiting, being
-    announced and picked up, which a join storm runs for every customer (issue 8's S5)."""
+class Admissions:
+    """How customers get in, the statements a join storm runs for every customer (issue 8's
+    S5), all Core on a synchronous connection (`Database.run_writing`, `run_reading`):
+    entering a team's instant queue, the queue as advisors see it, a customer's standing,
+    the pickup."""
 
     def __init__(self, connection: Connection) -> None:
         self.connection = connection
