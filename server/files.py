@@ -30,7 +30,10 @@ log = logging.getLogger(__name__)
 DOWNLOAD_CSP = (
     "sandbox; default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
 )
-CHUNK = 256 * 1024  # plaintext per sealed chunk: what an upload holds in memory at most
+CHUNK = 256 * 1024  # plaintext per sealed chunk
+# sealed chunks an upload hands to its blob store at once: a hand-off to a thread per chunk
+# cost more than writing it (docs/benchmarks.md); an upload holds these and two more
+WRITE_BEHIND = 4
 routes = web.RouteTableDef()
 
 
@@ -81,6 +84,7 @@ async def upload(request: web.Request) -> web.Response:
             scanner = await Scanner.start(settings.scan_command, settings.scan_timeout_seconds)
         dek = await files.dek(consultation_id)
         held, size, index = first, len(first), 0
+        sealed: list[bytes] = []  # chunks index - len(sealed) .. index - 1, not written yet
         while len(held) == CHUNK:  # a full chunk: there may be more
             piece = await read_chunk(request.content, CHUNK, settings.upload_read_timeout_seconds)
             size += len(piece)
@@ -88,14 +92,15 @@ async def upload(request: web.Request) -> web.Response:
                 raise PayloadTooLarge(f"files are limited to {limit // (1024 * 1024)} MB")
             if not piece:
                 break
-            await files.blobs.write(
-                stored.id, index, seal_chunk(dek, consultation_id, stored.id, index, False, held)
-            )
+            sealed.append(seal_chunk(dek, consultation_id, stored.id, index, False, held))
+            if len(sealed) == WRITE_BEHIND:
+                await files.blobs.write(stored.id, index + 1 - len(sealed), sealed)
+                sealed = []
             if scanner:
                 await scanner.feed(held)
             held, index = piece, index + 1
-        last = seal_chunk(dek, consultation_id, stored.id, index, True, held)
-        await files.blobs.write(stored.id, index, last)
+        sealed.append(seal_chunk(dek, consultation_id, stored.id, index, True, held))
+        await files.blobs.write(stored.id, index + 1 - len(sealed), sealed)
         if scanner:
             await scanner.feed(held)
             await scanner.verdict()

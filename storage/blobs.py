@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import os
 import struct
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
@@ -38,8 +38,9 @@ def _read_chunks(fh: BinaryIO, budget: int) -> tuple[list[bytes], bool]:
 
 
 class BlobStore(Protocol):
-    async def write(self, blob_id: str, index: int, data: bytes) -> None:
-        """Append chunk `index` (0, 1, 2, ... in order) to an unfinished blob."""
+    async def write(self, blob_id: str, first: int, chunks: Sequence[bytes]) -> None:
+        """Append chunks `first`, `first` + 1, ... (0, 1, 2, ... in order, over the calls)
+        to an unfinished blob."""
         ...
 
     async def finish(self, blob_id: str) -> None:
@@ -66,14 +67,16 @@ class LocalBlobStore:
             raise ValueError("bad blob id")
         return self.root / blob_id[:2] / f"{blob_id}{suffix}"
 
-    async def write(self, blob_id: str, index: int, data: bytes) -> None:
+    async def write(self, blob_id: str, first: int, chunks: Sequence[bytes]) -> None:
         path = self._path(blob_id, ".part")
 
         def append() -> None:
-            if index == 0:
+            if first == 0:
                 path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-            with path.open("wb" if index == 0 else "ab") as fh:
-                fh.write(_LENGTH.pack(len(data)) + data)
+            with path.open("wb" if first == 0 else "ab") as fh:
+                for chunk in chunks:
+                    fh.write(_LENGTH.pack(len(chunk)))
+                    fh.write(chunk)
 
         await asyncio.to_thread(append)
 
@@ -108,15 +111,16 @@ class LocalBlobStore:
 
 
 class DatabaseBlobStore:
-    """Chunks as rows, each written in its own short transaction."""
+    """Chunks as rows, each call's in one short transaction."""
 
     def __init__(self, db: Database, batch: int = 8) -> None:
         self.db = db
         self.batch = batch
 
-    async def write(self, blob_id: str, index: int, data: bytes) -> None:
+    async def write(self, blob_id: str, first: int, chunks: Sequence[bytes]) -> None:
         async with self.db.session() as s:
-            s.add(BlobChunk(blob_id=blob_id, idx=index, data=data))
+            rows = enumerate(chunks, start=first)
+            s.add_all(BlobChunk(blob_id=blob_id, idx=index, data=data) for index, data in rows)
 
     async def finish(self, blob_id: str) -> None:
         return None  # each chunk was committed as it came; visibility is the file row's state

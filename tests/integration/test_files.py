@@ -19,7 +19,8 @@ from tests.flows import admitted_pair, join_customer
 
 PDF = b"%PDF-1.7\n% Angebot Hausrat\n" + bytes(range(256)) * 4
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 2048
-BIG_TEXT = ("Zeile mit Inhalt äöü\n" * 40_000).encode()  # ~0.9 MB: several chunks
+# 2.4 MB, ten chunks: the upload hands them to the store in batches of four, four and two
+BIG_TEXT = ("Zeile mit Inhalt äöü\n" * 100_000).encode()
 
 STORES = pytest.mark.parametrize(
     "settings_overrides", [{"blob_store": "local"}, {"blob_store": "database"}], ids=["local", "db"]
@@ -245,8 +246,8 @@ async def test_an_upload_whose_node_died_is_swept_an_hour_later(server, seed_adv
     async with server.app[CORE].db.reading() as s:
         uploader = await ParticipantRepository(s).get(customer.participant_id)
     dead = await files.begin(uploader, "halb.pdf", "application/pdf")  # the dead node's
-    for index in range(10):
-        await files.blobs.write(dead.id, index, b"x" * 1024)
+    await files.blobs.write(dead.id, 0, [b"x" * 1024] * 4)
+    await files.blobs.write(dead.id, 4, [b"x" * 1024] * 6)
     assert (await leftovers(server))[:2] == (1, 10)
 
     clock.advance(minutes=59)
