@@ -34,6 +34,7 @@ import pytest
 from sqlalchemy import select
 
 from server.config import Settings
+from server.files import CHUNK, WRITE_BEHIND
 from storage.db import Database
 from storage.models import BlobChunk, StoredFile
 from tests.clients import WAIT, Http, Socket
@@ -677,12 +678,14 @@ async def test_an_upload_cut_by_sigkill_leaves_nothing_after_the_restart(tmp_pat
     url = f"sqlite+aiosqlite:///{tmp_path}/parley.db"
     lane = await open_lane(nodes, "cut", tmp_path / "data", url, "local")
     assert lane.blobs is not None
-    data = b"%PDF-1.7\n" + random.Random(SEED).randbytes(3 * FIRST_CHUNK)
+    # the node seals a chunk once the next one has come, and stores them WRITE_BEHIND at a
+    # time: the first WRITE_BEHIND + 1 chunks make it store some, the rest never comes
+    data = b"%PDF-1.7\n" + random.Random(SEED).randbytes((WRITE_BEHIND + 3) * CHUNK)
     lane.uploads["half.pdf"] = data
     held = asyncio.Event()  # never set: the rest of the file does not come before the kill
 
     async def half() -> AsyncIterator[bytes]:
-        yield data[: 2 * FIRST_CHUNK]
+        yield data[: (WRITE_BEHIND + 1) * CHUNK + 1]
         await held.wait()
 
     uploading = asyncio.create_task(
