@@ -45,6 +45,7 @@ from storage.models import (
     StoredFile,
     Team,
 )
+from storage.sqlite import Direct
 
 # The tables under the models, for statements on the hot paths (every whiteboard update):
 # Core statements skip the ORM's compile and flush work, which costs more than the SQL.
@@ -58,12 +59,12 @@ CHAT_MESSAGES = cast(Table, ChatMessage.__table__)
 # than running it (issue 8's join storm). A statement object keeps its cache key, so
 # SQLAlchemy finds the compiled form at once. Executed with a dict of the named parameters.
 _C, _P = CONSULTATIONS.c, PARTICIPANTS.c
-_ADD_BOARD_UPDATE = insert(BOARD_UPDATES)
+_ADD_BOARD_UPDATE = Direct(insert(BOARD_UPDATES))
 _M = CHAT_MESSAGES.c
 _CHAT_BY_CLIENT_IDS = select(CHAT_MESSAGES).where(
     tuple_(_M.consultation_id, _M.sender_id, _M.client_id).in_(bindparam("keys", expanding=True))
 )
-_ADD_CHAT_MESSAGE = insert(CHAT_MESSAGES)
+_ADD_CHAT_MESSAGE = Direct(insert(CHAT_MESSAGES))
 _FEATURES_OF = select(_C.id, _C.features).where(_C.id.in_(bindparam("ids", expanding=True)))
 _SET_FEATURES = (
     update(CONSULTATIONS)
@@ -482,13 +483,12 @@ class ChatLog:
         ids = sorted(counts)
         params: dict[str, Any] = {f"id{i}": cid for i, cid in enumerate(ids)}
         params.update({f"n{i}": counts[cid] for i, cid in enumerate(ids)})
-        rows = self.connection.execute(_reserving(len(ids), board=False), params).all()
+        rows = _reserving(len(ids), board=False).all(self.connection, params)
         return {cid: int(last) for cid, last in rows}
 
     def add_many(self, rows: Sequence[dict[str, Any]]) -> None:
         """Insert messages (column values: one executemany for all)."""
-        if rows:
-            self.connection.execute(_ADD_CHAT_MESSAGE, list(rows))
+        _ADD_CHAT_MESSAGE.many(self.connection, rows)
 
     def features_of(self, consultation_ids: Sequence[str]) -> dict[str, str]:
         """The features seen in use so far (anonymous statistics) of these consultations."""
@@ -606,13 +606,12 @@ class BoardLog:
         params: dict[str, Any] = {f"id{i}": cid for i, cid in enumerate(ids)}
         params.update({f"a{i}": advisor.get(cid, 0) for i, cid in enumerate(ids)})
         params.update({f"u{i}": customer.get(cid, 0) for i, cid in enumerate(ids)})
-        rows = self.connection.execute(_reserving(len(ids), board=True), params).all()
+        rows = _reserving(len(ids), board=True).all(self.connection, params)
         return {cid: (int(last), bool(locked)) for cid, last, locked in rows}
 
     def add_many(self, rows: Sequence[dict[str, Any]]) -> None:
         """Insert updates (column values, not ORM objects: one executemany for all)."""
-        if rows:
-            self.connection.execute(_ADD_BOARD_UPDATE, list(rows))
+        _ADD_BOARD_UPDATE.many(self.connection, rows)
 
 
 class BoardRepository(Repository):
@@ -682,7 +681,7 @@ class BoardRepository(Repository):
 
 
 @lru_cache(maxsize=256)
-def _reserving(n: int, *, board: bool) -> Update:
+def _reserving(n: int, *, board: bool) -> Direct:
     """The statement that reserves numbers in `n` consultations at once (`reserve_seqs`,
     `BoardRepository.number`), built once per `n` with bound parameters: `id0`..., and per
     consultation `n0`... (chat) or `a0`... and `u0`... (board: the advisor's and the
@@ -702,7 +701,11 @@ def _reserving(n: int, *, board: bool) -> Update:
     )
     if board:
         locked_or_counted = case((c.board_locked, 0), else_=per_consultation("u"))
-        return stmt.values(
-            board_seq=c.board_seq + per_consultation("a") + locked_or_counted
-        ).returning(c.id, c.board_seq, c.board_locked)
-    return stmt.values(chat_seq=c.chat_seq + per_consultation("n")).returning(c.id, c.chat_seq)
+        return Direct(
+            stmt.values(
+                board_seq=c.board_seq + per_consultation("a") + locked_or_counted
+            ).returning(c.id, c.board_seq, c.board_locked)
+        )
+    return Direct(
+        stmt.values(chat_seq=c.chat_seq + per_consultation("n")).returning(c.id, c.chat_seq)
+    )

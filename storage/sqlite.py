@@ -1,4 +1,8 @@
-"""SQLAlchemy's aiosqlite driver with one trip to the connection's thread per statement.
+"""SQLite's cheap paths: SQLAlchemy's aiosqlite driver with one trip to the connection's
+thread per statement, and hot Core statements run on the standard library's connection.
+
+One trip per statement
+----------------------
 
 aiosqlite runs each SQLite connection in a thread of its own and hands every call to it
 through a queue. SQLAlchemy's adapter makes four such calls for a statement that returns
@@ -10,21 +14,35 @@ keeps the rows, description, rowcount and last row id it brings back; and a comm
 rollback with no transaction open (sqlite3 would do nothing) makes no call at all. Everything else
 (connections, transactions, errors, server-side cursors) is SQLAlchemy's and aiosqlite's,
 unchanged; the engine gets it as its DBAPI module (`create_async_engine(module=...)`).
+
+Hot statements on sqlite3
+-------------------------
+`Direct` runs a Core statement in the writer thread (`Database.run_writing`) on the
+connection's `sqlite3` object, compiled once, with SQLAlchemy's own parameter conversion.
+SQLAlchemy's execution path around a statement (context, result, events) cost about three
+times what SQLite spends on the statement, in every whiteboard update (docs/benchmarks.md).
 """
 
 from __future__ import annotations
 
 import collections
+import contextlib
 import sqlite3
-from collections.abc import Sequence
+import weakref
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 import aiosqlite
+from sqlalchemy import Connection
 from sqlalchemy.dialects.sqlite.aiosqlite import (
     AsyncAdapt_aiosqlite_connection,
     AsyncAdapt_aiosqlite_cursor,
     AsyncAdapt_aiosqlite_dbapi,
 )
+from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.dml import UpdateBase
 from sqlalchemy.util import EMPTY_DICT
 from sqlalchemy.util.concurrency import await_
 
@@ -146,3 +164,95 @@ class OneTripDBAPI(AsyncAdapt_aiosqlite_dbapi):
 def one_trip_dbapi() -> OneTripDBAPI:
     """The DBAPI module for `create_async_engine("sqlite+aiosqlite://...", module=...)`."""
     return OneTripDBAPI(aiosqlite, sqlite3)
+
+
+class _Prepared:
+    """A statement compiled for one SQLite dialect: its SQL, its positional parameters'
+    names, the fixed values among them and how each value is converted for sqlite3."""
+
+    __slots__ = ("defaults", "names", "processors", "sql")
+
+    def __init__(self, compiled: SQLCompiler, dialect: Dialect) -> None:
+        self.sql = compiled.string
+        names = compiled.positiontup
+        if names is None or any(compiled.binds[n].expanding for n in names):
+            raise ValueError("Direct takes statements with plain positional parameters")
+        self.names = tuple(names)
+        # the values the statement fixes itself (a literal 0 in a CASE); the others are
+        # required, and a missing one is a KeyError
+        binds = compiled.binds
+        self.defaults = {
+            name: value for name, value in compiled.params.items() if not binds[name].required
+        }
+        self.processors: tuple[Callable[[Any], Any] | None, ...] = tuple(
+            compiled.binds[n].type.dialect_impl(dialect).bind_processor(dialect) for n in names
+        )
+
+    def values(self, params: Mapping[str, Any]) -> tuple[Any, ...]:
+        values = []
+        for name, process in zip(self.names, self.processors, strict=True):
+            value = params[name] if name in params else self.defaults[name]
+            values.append(value if process is None or value is None else process(value))
+        return tuple(values)
+
+
+class Direct:
+    """A hot Core statement that, on SQLite's synchronous connection (the writer thread of
+    `Database.run_writing`), runs on the connection's `sqlite3` object: compiled once per
+    dialect (an INSERT for the columns of its first row), parameters converted as SQLAlchemy
+    converts them, in the transaction the unit holds, errors raised as SQLAlchemy's. On
+    any other connection (PostgreSQL, aiosqlite) it is `connection.execute`. Rows come
+    back as sqlite3 gives them, without result types; SQLAlchemy's echo does not show
+    these statements."""
+
+    def __init__(self, statement: UpdateBase) -> None:
+        self.statement = statement
+        self._prepared: weakref.WeakKeyDictionary[Dialect, dict[tuple[str, ...], _Prepared]]
+        self._prepared = weakref.WeakKeyDictionary()
+
+    def _for(self, dialect: Dialect, columns: tuple[str, ...] = ()) -> _Prepared:
+        by_columns = self._prepared.setdefault(dialect, {})
+        prepared = by_columns.get(columns)
+        if prepared is None:
+            kw: dict[str, Any] = {"column_keys": list(columns)} if columns else {}
+            compiled = self.statement.compile(dialect=dialect, **kw)
+            assert isinstance(compiled, SQLCompiler)
+            prepared = by_columns[columns] = _Prepared(compiled, dialect)
+        return prepared
+
+    def all(self, connection: Connection, params: Mapping[str, Any]) -> Sequence[Any]:
+        """The statement's rows (for RETURNING or SELECT)."""
+        if connection.dialect.driver != "pysqlite":
+            return connection.execute(self.statement, dict(params)).all()
+        prepared = self._for(connection.dialect)
+        values = prepared.values(params)
+        with _errors_as_sqlalchemy(prepared.sql):
+            return _driver(connection).execute(prepared.sql, values).fetchall()
+
+    def many(self, connection: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
+        """The statement once per row (an INSERT of many rows), in one call."""
+        if not rows:
+            return
+        if connection.dialect.driver != "pysqlite":
+            connection.execute(self.statement, [dict(row) for row in rows])
+            return
+        prepared = self._for(connection.dialect, tuple(rows[0]))
+        values = [prepared.values(row) for row in rows]
+        with _errors_as_sqlalchemy(prepared.sql):
+            _driver(connection).executemany(prepared.sql, values)
+
+
+def _driver(connection: Connection) -> sqlite3.Connection:
+    driver = connection.connection.driver_connection
+    assert isinstance(driver, sqlite3.Connection)
+    return driver
+
+
+@contextlib.contextmanager
+def _errors_as_sqlalchemy(sql: str) -> Iterator[None]:
+    """sqlite3's errors raised as SQLAlchemy raises them (IntegrityError, OperationalError
+    for a full disk...), without the parameters: what callers of `execute` catch."""
+    try:
+        yield
+    except sqlite3.Error as exc:
+        raise DBAPIError.instance(sql, None, exc, sqlite3.Error, hide_parameters=True) from exc

@@ -1,19 +1,41 @@
 """The SQLite driver's one-trip cursor (storage/sqlite.py): each statement is one call to
 aiosqlite's thread, a commit or rollback only when a transaction is open, and what
 SQLAlchemy reads off a cursor (rows, rowcount, last row id, errors) is what the stock
-cursor gives; a failed unit is rolled back all the same."""
+cursor gives; a failed unit is rolled back all the same. And `Direct`, hot statements on
+the writer thread's sqlite3 connection: they store exactly what SQLAlchemy stores, and
+fail as SQLAlchemy's statements fail."""
 
 from __future__ import annotations
 
+import enum
 from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import aiosqlite
 import pytest
-from sqlalchemy import Column, Integer, MetaData, String, Table, func, insert, select, update
+from sqlalchemy import (
+    Column,
+    Connection,
+    Enum,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    bindparam,
+    case,
+    func,
+    insert,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 
 from storage.db import Database
+from storage.models import UTCDateTime
+from storage.sqlite import Direct
 
 metadata = MetaData()
 things = Table(
@@ -22,6 +44,21 @@ things = Table(
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("name", String(20), unique=True, nullable=False),
     Column("n", Integer, nullable=False, default=0),
+)
+
+
+class Kind(enum.Enum):
+    text = "text"
+    file = "file"
+
+
+stamped = Table(
+    "stamped",
+    metadata,
+    Column("id", String(8), primary_key=True),
+    Column("kind", Enum(Kind, native_enum=False), nullable=False),
+    Column("data", LargeBinary, nullable=True),
+    Column("at", UTCDateTime(), nullable=False),
 )
 
 
@@ -91,3 +128,80 @@ async def test_a_refused_statement_raises_and_its_unit_changes_nothing(db: Datab
     assert names == ["a"]
     async with db.session() as s:  # the connection is still good
         await s.execute(insert(things).values(name="c"))
+
+
+def _stamped_row(i: int, at: datetime) -> dict[str, object]:
+    kind = Kind.file if i % 2 else Kind.text
+    return {"id": f"r{i}", "kind": kind, "data": b"\x00sealed", "at": at}
+
+
+async def test_direct_statements_store_and_return_what_sqlalchemy_does(db: Database) -> None:
+    """The same rows, once through SQLAlchemy and once through `Direct`, are stored alike
+    (converted by the column types: an aware datetime in another zone, an enum, bytes, a
+    null), and a RETURNING statement with a value of its own answers alike."""
+    at = datetime(2026, 12, 7, 20, 1, 2, 345678, tzinfo=timezone(timedelta(hours=2)))
+    add = Direct(insert(stamped))
+    bump = Direct(
+        update(things)
+        .where(things.c.name == bindparam("who"))
+        .values(n=things.c.n + case((things.c.n > 100, 0), else_=bindparam("by")))
+        .returning(things.c.name, things.c.n)
+    )
+
+    def write(conn: Connection) -> tuple[list[tuple[object, ...]], ...]:
+        conn.execute(insert(stamped), [_stamped_row(0, at), {**_stamped_row(1, at), "data": None}])
+        add.many(conn, [_stamped_row(2, at), {**_stamped_row(3, at), "data": None}])
+        add.many(conn, [])
+        conn.execute(insert(things), [{"name": "a"}, {"name": "b"}])
+        by_sqlalchemy = conn.execute(bump.statement, {"who": "a", "by": 5}).all()
+        direct = bump.all(conn, {"who": "b", "by": 5})
+        nobody = bump.all(conn, {"who": "nobody", "by": 5})
+        return [tuple(r) for r in by_sqlalchemy], [tuple(r) for r in direct], list(nobody)
+
+    by_sqlalchemy, direct, nobody = await db.run_writing(write)
+    assert by_sqlalchemy == [("a", 5)] and direct == [("b", 5)] and nobody == []
+
+    def stored(conn: Connection) -> list[tuple[object, ...]]:
+        return [tuple(r) for r in conn.execute(text("SELECT * FROM stamped ORDER BY id"))]
+
+    raw = await db.run_reading(stored)
+    assert [r[1:] for r in raw[:2]] == [r[1:] for r in raw[2:]]
+    assert raw[0][1:] == ("text", b"\x00sealed", "2026-12-07 18:01:02.345678")
+    async with db.reading() as s:
+        read = (await s.execute(select(stamped.c.kind, stamped.c.at).order_by(stamped.c.id))).all()
+    assert read == [(Kind.text, at), (Kind.file, at)] * 2
+    assert all(r.at.tzinfo is UTC for r in read)
+
+
+async def test_a_direct_statement_that_fails_raises_as_sqlalchemy_and_changes_nothing(
+    db: Database,
+) -> None:
+    add = Direct(insert(things))
+    await db.run_writing(lambda conn: add.many(conn, [{"name": "a", "n": 1}]))
+
+    def duplicate(conn: Connection) -> None:
+        add.many(conn, [{"name": "b", "n": 1}])
+        add.many(conn, [{"name": "c", "n": 1}, {"name": "a", "n": 2}])
+
+    with pytest.raises(IntegrityError) as refused:
+        await db.run_writing(duplicate)
+    assert "'a'" not in str(refused.value)  # the values are not in the error, as elsewhere
+    with pytest.raises(KeyError):  # a parameter missing is a programming error, not a NULL
+        await db.run_writing(lambda conn: add.many(conn, [{"name": "d", "n": 1}, {"name": "e"}]))
+
+    def names(conn: Connection) -> list[str]:
+        return list(conn.execute(select(things.c.name).order_by(things.c.name)).scalars())
+
+    assert await db.run_reading(names) == ["a"]
+    await db.run_writing(lambda conn: add.many(conn, [{"name": "f", "n": 1}]))  # still good
+    assert await db.run_reading(names) == ["a", "f"]
+
+
+async def test_direct_statements_run_through_sqlalchemy_on_other_drivers(db: Database) -> None:
+    """On the async engine's aiosqlite connection (as on PostgreSQL's) there is no sqlite3
+    object to use: the statement goes through SQLAlchemy."""
+    add = Direct(insert(things))
+    async with db.engine.begin() as conn:
+        await conn.run_sync(lambda c: add.many(c, [{"name": "x", "n": 3}]))
+    async with db.reading() as s:
+        assert (await s.execute(select(things.c.name, things.c.n))).all() == [("x", 3)]
