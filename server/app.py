@@ -303,6 +303,7 @@ async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         await app[CHAT].close()
         await app[ROOM].close()
         await app[BOARDS].close()
+        await core.queues.close()
     await core.db.close()
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import logging
 from collections.abc import Sequence
@@ -53,8 +54,11 @@ class Limits:
     lobby_size: int = 20
     queue_size: int = 50
     # the longest-waiting customers a queue announcement names (the rest are counted): an
-    # announcement goes to the team on every join and pickup, so it stays this small
+    # announcement goes to the team after joins and pickups, so it stays this small
     queue_shown: int = 50
+    # a team's queue is announced at most once in this many seconds; the changes made
+    # meanwhile are in the next announcement (`QueueAnnouncements`)
+    queue_announce_gap: float = 0.25
     join_wait_seconds: float = 10.0
     grace_seconds: float = 60.0
     invite_hours: int = 7 * 24
@@ -89,6 +93,7 @@ class Core:
     cluster: Cluster = field(default_factory=SingleNode)
     # features already recorded per live consultation, so each is written once
     features_seen: dict[str, set[str]] = field(default_factory=dict)
+    queues: QueueAnnouncements = field(default_factory=lambda: QueueAnnouncements())
 
 
 def actor_name(actor: Actor) -> str:
@@ -245,6 +250,47 @@ async def announce_queue(core: Core, team_id: str) -> None:
     await core.notifier.emit("queue_updated", data, team_room(team_id))
 
 
+class QueueAnnouncements:
+    """A team's queue announced to its advisors after it changed, in the background, at
+    most once every `Limits.queue_announce_gap` seconds per team: a change in a quiet
+    moment is announced at once, the changes made while an announcement is read and sent
+    or within the gap after it fold into one more, read at the end of the gap. Every join
+    and pickup changes the queue, and announcing each one (a read of the queue, its names
+    opened, sent to every advisor of the team) was about a quarter of a join storm's CPU
+    (docs/benchmarks.md, S5). A join or pickup no longer waits for its announcement."""
+
+    def __init__(self) -> None:
+        self._again: set[str] = set()  # teams changed since their announcement was read
+        self._announcing: dict[str, asyncio.Task[None]] = {}
+
+    def changed(self, core: Core, team_id: str) -> None:
+        self._again.add(team_id)
+        if team_id not in self._announcing:
+            task = asyncio.create_task(self._announce(core, team_id))
+            self._announcing[team_id] = task
+
+    async def _announce(self, core: Core, team_id: str) -> None:
+        try:
+            while team_id in self._again:
+                self._again.discard(team_id)
+                try:
+                    await announce_queue(core, team_id)
+                except Exception as exc:  # the next change tries again
+                    if storage_refusal(exc) is None:  # which logs a storage failure
+                        log.exception("announcing a queue failed team=%s", team_id)
+                await asyncio.sleep(core.limits.queue_announce_gap)
+        finally:
+            del self._announcing[team_id]
+
+    async def close(self) -> None:
+        """Stop announcing (the server is stopping; its sockets are closing)."""
+        tasks = list(self._announcing.values())
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        self._again.clear()
+
+
 async def lobby_of(core: Core, consultation_id: str) -> list[dict[str, Any]]:
     async with core.db.reading() as s:
         waiting = await ParticipantRepository(s).of_consultation(
@@ -258,7 +304,7 @@ async def announce_lobby(core: Core, c: Consultation) -> None:
     """Tell whoever watches this consultation's waiting customers: its advisor, or the team
     while it is an unclaimed instant consultation."""
     if c.advisor_id is None:
-        await announce_queue(core, c.team_id)
+        core.queues.changed(core, c.team_id)
         return
     data = {"consultation_id": c.id, "waiting": await lobby_of(core, c.id)}
     await core.notifier.emit("lobby_updated", data, account_room(c.advisor_id))

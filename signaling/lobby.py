@@ -16,7 +16,6 @@ from signaling.core import (
     Core,
     actor_name,
     announce_lobby,
-    announce_queue,
     consultation_view,
     lobby_of,
     queue_of,
@@ -126,7 +125,7 @@ class Lobby:
             joined = await core.db.run_writing(
                 functools.partial(self._enter_queue, body, body.team, hash_token(token), now)
             )
-            await announce_queue(core, joined.team_id)
+            core.queues.changed(core, joined.team_id)
             return joined, token
         async with core.db.session() as s:
             assert body.invite is not None  # the model guarantees one of the two
@@ -233,7 +232,7 @@ class Lobby:
         team_id, customer = await core.db.run_writing(claim)
         if customer.waiting_since is not None:
             core.observer.waited((now - customer.waiting_since).total_seconds())
-        await announce_queue(core, team_id)
+        core.queues.changed(core, team_id)
         await tell_customer(core, customer, "admitted")
         return {"consultation_id": consultation_id}
 
