@@ -262,8 +262,11 @@ class QueueAnnouncements:
     def __init__(self) -> None:
         self._again: set[str] = set()  # teams changed since their announcement was read
         self._announcing: dict[str, asyncio.Task[None]] = {}
+        self._closed = False
 
     def changed(self, core: Core, team_id: str) -> None:
+        if self._closed:  # the server is stopping
+            return
         self._again.add(team_id)
         if team_id not in self._announcing:
             task = asyncio.create_task(self._announce(core, team_id))
@@ -284,6 +287,7 @@ class QueueAnnouncements:
 
     async def close(self) -> None:
         """Stop announcing (the server is stopping; its sockets are closing)."""
+        self._closed = True
         tasks = list(self._announcing.values())
         for task in tasks:
             task.cancel()
