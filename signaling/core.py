@@ -93,6 +93,7 @@ class Core:
     cluster: Cluster = field(default_factory=SingleNode)
     # features already recorded per live consultation, so each is written once
     features_seen: dict[str, set[str]] = field(default_factory=dict)
+    # the teams' queue announcements (`QueueAnnouncements`, defined below)
     queues: QueueAnnouncements = field(default_factory=lambda: QueueAnnouncements())
 
 
