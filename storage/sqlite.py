@@ -177,6 +177,9 @@ class _Prepared:
         names = compiled.positiontup
         if names is None or any(compiled.binds[n].expanding for n in names):
             raise ValueError("Direct takes statements with plain positional parameters")
+        if compiled.insert_prefetch or compiled.update_prefetch:
+            # SQLAlchemy would compute these columns' Python-side defaults at execution
+            raise ValueError("Direct runs no column defaults: give every column a value")
         self.names = tuple(names)
         # the values the statement fixes itself (a literal 0 in a CASE); the others are
         # required, and a missing one is a KeyError
@@ -199,7 +202,8 @@ class _Prepared:
 class Direct:
     """A hot Core statement that, on SQLite's synchronous connection (the writer thread of
     `Database.run_writing`), runs on the connection's `sqlite3` object: compiled once per
-    dialect (an INSERT for the columns of its first row), parameters converted as SQLAlchemy
+    dialect (an INSERT for the columns of its first row, which must leave no column to a
+    Python-side default: refused if it does), parameters converted as SQLAlchemy
     converts them, in the transaction the unit holds, errors raised as SQLAlchemy's. On
     any other connection (PostgreSQL, aiosqlite) it is `connection.execute`. Rows come
     back as sqlite3 gives them, without result types; SQLAlchemy's echo does not show

@@ -188,6 +188,8 @@ async def test_a_direct_statement_that_fails_raises_as_sqlalchemy_and_changes_no
     assert "'a'" not in str(refused.value)  # the values are not in the error, as elsewhere
     with pytest.raises(KeyError):  # a parameter missing is a programming error, not a NULL
         await db.run_writing(lambda conn: add.many(conn, [{"name": "d", "n": 1}, {"name": "e"}]))
+    with pytest.raises(ValueError, match="no column defaults"):  # `n` has one, in Python
+        await db.run_writing(lambda conn: add.many(conn, [{"name": "g"}]))
 
     def names(conn: Connection) -> list[str]:
         return list(conn.execute(select(things.c.name).order_by(things.c.name)).scalars())
