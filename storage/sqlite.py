@@ -174,8 +174,8 @@ class _Prepared:
 
     def __init__(self, compiled: SQLCompiler, dialect: Dialect) -> None:
         self.sql = compiled.string
-        names = compiled.positiontup
-        if names is None or any(compiled.binds[n].expanding for n in names):
+        names, binds = compiled.positiontup, compiled.binds
+        if names is None or any(binds[n].expanding for n in names):
             raise ValueError("Direct takes statements with plain positional parameters")
         if compiled.insert_prefetch or compiled.update_prefetch:
             # SQLAlchemy would compute these columns' Python-side defaults at execution
@@ -183,12 +183,11 @@ class _Prepared:
         self.names = tuple(names)
         # the values the statement fixes itself (a literal 0 in a CASE); the others are
         # required, and a missing one is a KeyError
-        binds = compiled.binds
         self.defaults = {
             name: value for name, value in compiled.params.items() if not binds[name].required
         }
         self.processors: tuple[Callable[[Any], Any] | None, ...] = tuple(
-            compiled.binds[n].type.dialect_impl(dialect).bind_processor(dialect) for n in names
+            binds[n].type.dialect_impl(dialect).bind_processor(dialect) for n in names
         )
 
     def values(self, params: Mapping[str, Any]) -> tuple[Any, ...]:
@@ -225,7 +224,7 @@ class Direct:
         return prepared
 
     def all(self, connection: Connection, params: Mapping[str, Any]) -> Sequence[Any]:
-        """The statement's rows (for RETURNING or SELECT)."""
+        """The rows of its RETURNING."""
         if connection.dialect.driver != "pysqlite":
             return connection.execute(self.statement, dict(params)).all()
         prepared = self._for(connection.dialect)
