@@ -470,6 +470,11 @@ async def _soak(node: Node, problems: list[str]) -> dict[str, Any]:
         code = await node.stop()
 
     warm, end = samples[0], samples[-1]
+    # tasks: the higher of the first two checkpoints. Every run settles at the same count
+    # (912), but one CI run read 7 fewer at the first checkpoint only (2026-12-07, every
+    # later one 912): a part of the steady state that was not up yet is not a leak, and a
+    # leak still shows as growth over the last three fifths of the run
+    settled = max(samples[:2], key=lambda s: s.tasks)
     log = log_lines(node)
     figures = (
         f"soak {SECONDS:.0f} s, {CONSULTATIONS} consultations x {PEOPLE}: "
@@ -495,7 +500,7 @@ async def _soak(node: Node, problems: list[str]) -> dict[str, Any]:
     for what, ok in (
         ("resident memory", end.rss_kib < RSS_GROWTH * warm.rss_kib),
         ("open files", end.fds <= warm.fds + FD_SLACK),
-        ("asyncio tasks", end.tasks <= warm.tasks + TASK_SLACK),
+        ("asyncio tasks", end.tasks <= settled.tasks + TASK_SLACK),
     ):
         if not ok:
             problems.append(f"{what} grew")
