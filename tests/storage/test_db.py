@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from collections.abc import Callable
 
@@ -164,6 +165,26 @@ async def test_a_cancelled_writing_unit_keeps_the_turn_until_its_thread_is_done(
         with pytest.raises(asyncio.CancelledError):
             await slow
         assert await _tally(db) == 11
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+async def test_closing_finishes_the_units_sent_then_ends_the_threads(database_url):
+    """The server stops while a unit is in the writer thread: the unit commits and its
+    caller hears so, then SQLite's writer and reader threads end."""
+    before = set(threading.enumerate())
+    async with Database(database_url) as db:
+        await _new_tally(db, 0)
+        assert await db.run_reading(_read_tally) == 0
+        slow = asyncio.create_task(db.run_writing(_bump(1, pause=0.3)))
+        await asyncio.sleep(0.1)  # the thread is inside its transaction
+        lanes = [t for t in set(threading.enumerate()) - before if t.name.startswith("sqlite-")]
+        assert len(lanes) == 2  # the writer and the reader
+    assert await slow == 1
+    for thread in lanes:
+        thread.join(timeout=5)
+    assert not [t.name for t in lanes if t.is_alive()]
+    async with Database(database_url) as db:
+        assert await db.run_reading(_read_tally) == 1
 
 
 @pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
