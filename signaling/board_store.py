@@ -186,50 +186,90 @@ class BoardStore:
         SQLite every other write of the node would wait for it, on PostgreSQL every
         update of this board. So it reads, merges, then writes the result only if what
         it read is still what the snapshot stands for; updates stored meanwhile have
-        higher numbers and stay in the log."""
-        async with self.db.reading() as s:
-            c = await ConsultationRepository(s).get(consultation_id)
-            if c is None or c.erased_at is not None or c.restricted_at is not None:
-                return None
-            repo = BoardRepository(s)
-            snap = await repo.snapshot(consultation_id)
-            rows = await repo.after(consultation_id, 0)
-            if not rows:
-                return None
-            dek = await self.vault.dek(s, consultation_id)
-        base = snap.upto_seq if snap is not None else None
-        parts = []
-        if snap is not None:
-            parts.append(
-                self.vault.open_bytes(
-                    dek, consultation_id, BOARD_SNAPSHOT, str(snap.upto_seq), snap.data_sealed
-                )
-            )
-        for r in rows:
-            parts.append(
-                self.vault.open_bytes(dek, consultation_id, BOARD_UPDATE, str(r.seq), r.data_sealed)
-            )
-        merged = await asyncio.to_thread(yjs.snapshot, parts)
-        upto = max(rows[-1].seq, base or 0)
-        sealed = self.vault.seal_bytes(dek, consultation_id, BOARD_SNAPSHOT, str(upto), merged)
-        async with self.db.session() as s:
-            # the consultation row lock orders this with appends on other nodes: every
-            # number handed out before it is committed, none is handed out meanwhile
-            c = await ConsultationRepository(s).get(consultation_id, for_update=True)
-            if c is None or c.erased_at is not None or c.restricted_at is not None:
-                return None
-            repo = BoardRepository(s)
-            current = await repo.snapshot(consultation_id)
-            folded = await repo.seqs_upto(consultation_id, upto)
-            if (current.upto_seq if current else None) != base or folded != [r.seq for r in rows]:
-                # another compaction, or an update taken back (`discard`), came between
-                log.info("board compaction skipped consultation=%s", consultation_id)
-                return None
-            await repo.replace_snapshot(consultation_id, upto, sealed, self.clock())
+        higher numbers and stay in the log. The read and the write are plain units
+        (`run_reading`, `run_writing`) and the opening, merging and sealing happen in a
+        worker thread: a board's 500 updates through the ORM, opened on the event loop,
+        held up every board's updates by tens of milliseconds (docs/benchmarks.md)."""
+        read = await self.db.run_reading(functools.partial(self._to_fold, consultation_id))
+        if read is None:
+            return None
+        snapshot, sealed_updates, dek = read
+        base = snapshot[0] if snapshot is not None else None
+        upto = max(sealed_updates[-1][0], base or 0)
+        sealed = await asyncio.to_thread(
+            self._fold, consultation_id, dek, snapshot, sealed_updates, upto
+        )
+        folded = [seq for seq, _ in sealed_updates]
+        replace = functools.partial(
+            self._replace, consultation_id, base, folded, upto, sealed, self.clock()
+        )
+        if not await self.db.run_writing(replace):
+            # another compaction, an update taken back (`discard`), or the content
+            # restricted or erased came between
+            log.info("board compaction skipped consultation=%s", consultation_id)
+            return None
         log.info(
-            "board compacted consultation=%s updates=%d upto=%d", consultation_id, len(rows), upto
+            "board compacted consultation=%s updates=%d upto=%d",
+            consultation_id,
+            len(folded),
+            upto,
         )
         return upto
+
+    def _to_fold(
+        self, consultation_id: str, conn: Connection
+    ) -> tuple[tuple[int, bytes] | None, list[tuple[int, bytes]], bytes] | None:
+        """`compact`'s read: the snapshot, the sealed updates and the key, or None if there
+        is nothing to fold."""
+        board_log = BoardLog(conn)
+        if not board_log.foldable(consultation_id):
+            return None
+        snapshot = board_log.snapshot(consultation_id)
+        sealed_updates = board_log.sealed_updates(consultation_id)
+        if not sealed_updates:
+            return None
+        try:
+            dek = self.vault.dek_sync(conn, consultation_id)
+        except KeyShredded:  # erased since
+            return None
+        return snapshot, sealed_updates, dek
+
+    def _fold(
+        self,
+        consultation_id: str,
+        dek: bytes,
+        snapshot: tuple[int, bytes] | None,
+        sealed_updates: list[tuple[int, bytes]],
+        upto: int,
+    ) -> bytes:
+        """Open, merge and seal anew (in a worker thread: no I/O, no event loop)."""
+        open_ = functools.partial(self.vault.open_bytes, dek, consultation_id)
+        parts = [] if snapshot is None else [open_(BOARD_SNAPSHOT, str(snapshot[0]), snapshot[1])]
+        parts += [open_(BOARD_UPDATE, str(seq), data) for seq, data in sealed_updates]
+        merged = yjs.snapshot(parts)
+        return self.vault.seal_bytes(dek, consultation_id, BOARD_SNAPSHOT, str(upto), merged)
+
+    def _replace(
+        self,
+        consultation_id: str,
+        base: int | None,
+        folded: list[int],
+        upto: int,
+        sealed: bytes,
+        now: datetime,
+        conn: Connection,
+    ) -> bool:
+        """`compact`'s write, if the log is still what was read: on PostgreSQL the
+        consultation's row lock orders it with appends on other nodes (every number
+        handed out before it is committed, none meanwhile)."""
+        board_log = BoardLog(conn)
+        if not board_log.foldable(consultation_id, lock=True):
+            return False
+        current = board_log.snapshot_upto(consultation_id)
+        if current != base or board_log.seqs_upto(consultation_id, upto) != folded:
+            return False
+        board_log.replace_snapshot(consultation_id, upto, sealed, now, new=current is None)
+        return True
 
     async def record(self, consultation_id: str) -> dict[str, Any]:
         """The stored whiteboard, for the advisor's record of a consultation (live or past):

@@ -51,6 +51,7 @@ from storage.sqlite import Direct
 # Core statements skip the ORM's compile and flush work, which costs more than the SQL.
 CONSULTATIONS = cast(Table, Consultation.__table__)
 BOARD_UPDATES = cast(Table, BoardUpdate.__table__)
+BOARD_SNAPSHOTS = cast(Table, BoardSnapshot.__table__)
 PARTICIPANTS = cast(Table, Participant.__table__)
 CHAT_MESSAGES = cast(Table, ChatMessage.__table__)
 
@@ -613,6 +614,71 @@ class BoardLog:
         """Insert updates (column values, not ORM objects: one executemany for all)."""
         _ADD_BOARD_UPDATE.many(self.connection, rows)
 
+    # Compaction: a plain read unit, then a plain write unit (signaling.board_store).
+
+    def foldable(self, consultation_id: str, *, lock: bool = False) -> bool:
+        """Whether the consultation exists and its content may be folded: neither erased
+        nor restricted. `lock`: on PostgreSQL its row stays locked until commit, which
+        orders a compaction's write with appends on other nodes (as `number` does)."""
+        c = CONSULTATIONS.c
+        stmt = select(c.erased_at, c.restricted_at).where(c.id == consultation_id)
+        if lock and self.connection.dialect.name == "postgresql":
+            stmt = stmt.with_for_update()
+        row = self.connection.execute(stmt).first()
+        return row is not None and row.erased_at is None and row.restricted_at is None
+
+    def snapshot(self, consultation_id: str) -> tuple[int, bytes] | None:
+        """The board's snapshot: the last number it stands for, and its sealed bytes."""
+        s = BOARD_SNAPSHOTS.c
+        stmt = select(s.upto_seq, s.data_sealed).where(s.consultation_id == consultation_id)
+        row = self.connection.execute(stmt).first()
+        return None if row is None else (int(row.upto_seq), bytes(row.data_sealed))
+
+    def snapshot_upto(self, consultation_id: str) -> int | None:
+        s = BOARD_SNAPSHOTS.c
+        stmt = select(s.upto_seq).where(s.consultation_id == consultation_id)
+        upto = self.connection.execute(stmt).scalar()
+        return None if upto is None else int(upto)
+
+    def sealed_updates(self, consultation_id: str) -> list[tuple[int, bytes]]:
+        """Every stored update of the board, in order: its number and sealed bytes."""
+        u = BOARD_UPDATES.c
+        stmt = (
+            select(u.seq, u.data_sealed).where(u.consultation_id == consultation_id).order_by(u.seq)
+        )
+        return [(int(seq), bytes(data)) for seq, data in self.connection.execute(stmt)]
+
+    def seqs_upto(self, consultation_id: str, upto_seq: int) -> list[int]:
+        """The numbers of the stored updates up to `upto_seq`, in order."""
+        u = BOARD_UPDATES.c
+        stmt = (
+            select(u.seq)
+            .where(u.consultation_id == consultation_id, u.seq <= upto_seq)
+            .order_by(u.seq)
+        )
+        return [int(seq) for seq in self.connection.execute(stmt).scalars()]
+
+    def replace_snapshot(
+        self, consultation_id: str, upto_seq: int, sealed: bytes, now: datetime, *, new: bool
+    ) -> None:
+        """Write the snapshot standing for every update up to `upto_seq` (`new`: the board
+        has none yet) and delete those updates, in the unit's transaction (both or
+        neither)."""
+        s = BOARD_SNAPSHOTS.c
+        values = {"upto_seq": upto_seq, "data_sealed": sealed, "created_at": now}
+        if new:
+            self.connection.execute(
+                insert(BOARD_SNAPSHOTS).values(consultation_id=consultation_id, **values)
+            )
+        else:
+            self.connection.execute(
+                update(BOARD_SNAPSHOTS).where(s.consultation_id == consultation_id).values(values)
+            )
+        u = BOARD_UPDATES.c
+        self.connection.execute(
+            delete(BOARD_UPDATES).where(u.consultation_id == consultation_id, u.seq <= upto_seq)
+        )
+
 
 class BoardRepository(Repository):
     """The whiteboard's sealed log: numbered updates and at most one snapshot."""
@@ -631,39 +697,6 @@ class BoardRepository(Repository):
             .order_by(BoardUpdate.seq)
         )
         return (await self.session.scalars(stmt)).all()
-
-    async def seqs_upto(self, consultation_id: str, seq: int) -> list[int]:
-        """The numbers of the stored updates up to `seq`, in order."""
-        stmt = (
-            select(BoardUpdate.seq)
-            .where(BoardUpdate.consultation_id == consultation_id, BoardUpdate.seq <= seq)
-            .order_by(BoardUpdate.seq)
-        )
-        return list((await self.session.scalars(stmt)).all())
-
-    async def replace_snapshot(
-        self, consultation_id: str, upto_seq: int, sealed: bytes, now: datetime
-    ) -> None:
-        """Write the snapshot standing for every update up to `upto_seq` and delete those
-        updates, in the caller's transaction (both happen or neither)."""
-        current = await self.snapshot(consultation_id)
-        if current is None:
-            self.session.add(
-                BoardSnapshot(
-                    consultation_id=consultation_id,
-                    upto_seq=upto_seq,
-                    data_sealed=sealed,
-                    created_at=now,
-                )
-            )
-        else:
-            current.upto_seq, current.data_sealed, current.created_at = upto_seq, sealed, now
-        await self.session.execute(
-            delete(BoardUpdate).where(
-                BoardUpdate.consultation_id == consultation_id, BoardUpdate.seq <= upto_seq
-            )
-        )
-        await self.session.flush()
 
     async def remove(self, consultation_id: str, seq: int) -> None:
         await self.session.execute(
