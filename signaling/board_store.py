@@ -57,37 +57,31 @@ class BoardStore:
 
     async def read(self, consultation_id: str, after_seq: int = 0) -> Stored:
         """The stored board beyond `after_seq`: ContentErased (via the vault) if its key is
-        gone, NotFound if there is no such consultation."""
-        async with self.db.session() as s:
-            c = await ConsultationRepository(s).get(consultation_id)
-            if c is None:
-                raise NotFound("no such consultation")
-            if c.erased_at is not None:
-                raise KeyShredded("this consultation's content has been erased")
-            repo = BoardRepository(s)
-            dek = await self.vault.dek(s, consultation_id)
-            # the updates before the snapshot: a compaction committing in between (another
-            # node's, or on SQLite, where these reads share no snapshot) then only makes the
-            # two overlap, which Yjs ignores; read the other way round, the updates it folded
-            # in and deleted would be in neither
-            rows = await repo.after(consultation_id, after_seq)
-            snap = await repo.snapshot(consultation_id)
-            snapshot, upto = None, 0
-            if snap is not None and snap.upto_seq > after_seq:
-                upto = snap.upto_seq
-                snapshot = self.vault.open_bytes(
-                    dek, consultation_id, BOARD_SNAPSHOT, str(upto), snap.data_sealed
-                )
-            updates = [
-                (
-                    r.seq,
-                    self.vault.open_bytes(
-                        dek, r.consultation_id, BOARD_UPDATE, str(r.seq), r.data_sealed
-                    ),
-                )
-                for r in rows
-            ]
-            return Stored(snapshot, upto, updates, c.board_locked, c.restricted_at is not None)
+        gone, NotFound if there is no such consultation. A plain read unit, opened where it
+        is read: it never waits for, nor holds up, the node's writes."""
+        return await self.db.run_reading(functools.partial(self._read, consultation_id, after_seq))
+
+    def _read(self, consultation_id: str, after_seq: int, conn: Connection) -> Stored:
+        board_log = BoardLog(conn)
+        state = board_log.board(consultation_id)
+        if state is None:
+            raise NotFound("no such consultation")
+        if state.erased:
+            raise KeyShredded("this consultation's content has been erased")
+        dek = self.vault.dek_sync(conn, consultation_id)
+        # the updates before the snapshot: a compaction committing in between (another
+        # node's; on SQLite a unit reads one snapshot of the file) then only makes the two
+        # overlap, which Yjs ignores; read the other way round, the updates it folded in
+        # and deleted would be in neither
+        rows = board_log.sealed_updates(consultation_id, after_seq)
+        snap = board_log.snapshot(consultation_id)
+        open_ = functools.partial(self.vault.open_bytes, dek, consultation_id)
+        snapshot, upto = None, 0
+        if snap is not None and snap[0] > after_seq:
+            upto = snap[0]
+            snapshot = open_(BOARD_SNAPSHOT, str(upto), snap[1])
+        updates = [(seq, open_(BOARD_UPDATE, str(seq), data)) for seq, data in rows]
+        return Stored(snapshot, upto, updates, state.locked, state.restricted)
 
     async def append(self, consultation_id: str, update: bytes, *, customer: bool) -> int:
         """Seal and store one update; its number. Refused (and nothing stored) while the
@@ -222,7 +216,8 @@ class BoardStore:
         """`compact`'s read: the snapshot, the sealed updates and the key, or None if there
         is nothing to fold."""
         board_log = BoardLog(conn)
-        if not board_log.foldable(consultation_id):
+        state = board_log.board(consultation_id)
+        if state is None or state.erased or state.restricted:
             return None
         snapshot = board_log.snapshot(consultation_id)
         sealed_updates = board_log.sealed_updates(consultation_id)
@@ -263,7 +258,8 @@ class BoardStore:
         consultation's row lock orders it with appends on other nodes (every number
         handed out before it is committed, none meanwhile)."""
         board_log = BoardLog(conn)
-        if not board_log.foldable(consultation_id, lock=True):
+        state = board_log.board(consultation_id, lock=True)
+        if state is None or state.erased or state.restricted:
             return False
         current = board_log.snapshot_upto(consultation_id)
         if current != base or board_log.seqs_upto(consultation_id, upto) != folded:

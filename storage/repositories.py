@@ -569,6 +569,12 @@ class FileRepository(Repository):
         return (await self.session.scalars(stmt)).all()
 
 
+class BoardState(NamedTuple):
+    erased: bool
+    restricted: bool
+    locked: bool
+
+
 class BoardLog:
     """The whiteboard log's hot statements, all Core: numbering and storing a batch of
     updates, on a synchronous connection (`Database.run_writing`)."""
@@ -614,18 +620,24 @@ class BoardLog:
         """Insert updates (column values, not ORM objects: one executemany for all)."""
         _ADD_BOARD_UPDATE.many(self.connection, rows)
 
-    # Compaction: a plain read unit, then a plain write unit (signaling.board_store).
+    # Reading and compacting the board: plain units (signaling.board_store).
 
-    def foldable(self, consultation_id: str, *, lock: bool = False) -> bool:
-        """Whether the consultation exists and its content may be folded: neither erased
-        nor restricted. `lock`: on PostgreSQL its row stays locked until commit, which
-        orders a compaction's write with appends on other nodes (as `number` does)."""
+    def board(self, consultation_id: str, *, lock: bool = False) -> BoardState | None:
+        """The consultation's state as its board sees it, None if there is no such
+        consultation. `lock`: on PostgreSQL its row stays locked until commit, which orders
+        a compaction's write with appends on other nodes (as `number` does)."""
         c = CONSULTATIONS.c
-        stmt = select(c.erased_at, c.restricted_at).where(c.id == consultation_id)
+        stmt = select(c.erased_at, c.restricted_at, c.board_locked).where(c.id == consultation_id)
         if lock and self.connection.dialect.name == "postgresql":
             stmt = stmt.with_for_update()
         row = self.connection.execute(stmt).first()
-        return row is not None and row.erased_at is None and row.restricted_at is None
+        if row is None:
+            return None
+        return BoardState(
+            erased=row.erased_at is not None,
+            restricted=row.restricted_at is not None,
+            locked=bool(row.board_locked),
+        )
 
     def snapshot(self, consultation_id: str) -> tuple[int, bytes] | None:
         """The board's snapshot: the last number it stands for, and its sealed bytes."""
@@ -635,16 +647,20 @@ class BoardLog:
         return None if row is None else (int(row.upto_seq), bytes(row.data_sealed))
 
     def snapshot_upto(self, consultation_id: str) -> int | None:
+        """The last number the board's snapshot stands for, without its bytes."""
         s = BOARD_SNAPSHOTS.c
         stmt = select(s.upto_seq).where(s.consultation_id == consultation_id)
         upto = self.connection.execute(stmt).scalar()
         return None if upto is None else int(upto)
 
-    def sealed_updates(self, consultation_id: str) -> list[tuple[int, bytes]]:
-        """Every stored update of the board, in order: its number and sealed bytes."""
+    def sealed_updates(self, consultation_id: str, after_seq: int = 0) -> list[tuple[int, bytes]]:
+        """The board's stored updates numbered after `after_seq`, in order: each one's
+        number and sealed bytes."""
         u = BOARD_UPDATES.c
         stmt = (
-            select(u.seq, u.data_sealed).where(u.consultation_id == consultation_id).order_by(u.seq)
+            select(u.seq, u.data_sealed)
+            .where(u.consultation_id == consultation_id, u.seq > after_seq)
+            .order_by(u.seq)
         )
         return [(int(seq), bytes(data)) for seq, data in self.connection.execute(stmt)]
 
@@ -686,17 +702,6 @@ class BoardRepository(Repository):
     async def add(self, row: BoardUpdate) -> None:
         self.session.add(row)
         await self.session.flush()
-
-    async def snapshot(self, consultation_id: str) -> BoardSnapshot | None:
-        return await self.session.get(BoardSnapshot, consultation_id)
-
-    async def after(self, consultation_id: str, seq: int) -> Sequence[BoardUpdate]:
-        stmt = (
-            select(BoardUpdate)
-            .where(BoardUpdate.consultation_id == consultation_id, BoardUpdate.seq > seq)
-            .order_by(BoardUpdate.seq)
-        )
-        return (await self.session.scalars(stmt)).all()
 
     async def remove(self, consultation_id: str, seq: int) -> None:
         await self.session.execute(
