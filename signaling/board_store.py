@@ -217,7 +217,7 @@ class BoardStore:
         is nothing to fold."""
         board_log = BoardLog(conn)
         state = board_log.board(consultation_id)
-        if state is None or state.erased or state.restricted:
+        if state is None or not state.foldable:
             return None
         snapshot = board_log.snapshot(consultation_id)
         sealed_updates = board_log.sealed_updates(consultation_id)
@@ -259,7 +259,7 @@ class BoardStore:
         handed out before it is committed, none meanwhile)."""
         board_log = BoardLog(conn)
         state = board_log.board(consultation_id, lock=True)
-        if state is None or state.erased or state.restricted:
+        if state is None or not state.foldable:
             return False
         current = board_log.snapshot_upto(consultation_id)
         if current != base or board_log.seqs_upto(consultation_id, upto) != folded:

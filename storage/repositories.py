@@ -570,9 +570,16 @@ class FileRepository(Repository):
 
 
 class BoardState(NamedTuple):
+    """A consultation as its whiteboard sees it (`BoardLog.board`)."""
+
     erased: bool
     restricted: bool
     locked: bool
+
+    @property
+    def foldable(self) -> bool:
+        """Whether its content may be compacted: neither erased nor restricted."""
+        return not (self.erased or self.restricted)
 
 
 class BoardLog:
